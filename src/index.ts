@@ -1,0 +1,16 @@
+export { ExperimentRunner } from "./execution/experiment-runner.js";
+export type { DirectRunResult, RunRequest, RunnerDependencies } from "./execution/experiment-runner.js";
+export { ExperimentRunnerOptionsSchema, resolveRunnerOptions } from "./execution/runner-options.js";
+export type { ExperimentRunnerOptions, ResolvedRunnerOptions } from "./execution/runner-options.js";
+export { CodeGenerator, allowedModels, TEMPLATE_PATH } from "./execution/code-generator.js";
+export type { GenerateRequest, ScriptConfig } from "./execution/code-generator.js";
+export { buildExperimentResult } from "./execution/build-result.js";
+export * from "./execution/result-parser.js";
+export * from "./config.js";
+export * from "./errors.js";
+export * from "./schemas.js";
+export type { Sandbox, SandboxOutcome, SandboxRunRequest } from "./sandbox/sandbox.js";
+export { DockerSandbox } from "./sandbox/docker/docker-sandbox.js";
+export { SubprocessSandbox } from "./sandbox/subprocess/subprocess-sandbox.js";
+export { sweepLeftovers } from "./sandbox/docker/cleanup.js";
+export { buildImage, imageStatus } from "./sandbox/docker/image-builder.js";

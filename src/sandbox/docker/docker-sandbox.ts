@@ -1,0 +1,263 @@
+import { randomUUID } from "node:crypto";
+import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { hostname, tmpdir } from "node:os";
+import { basename, dirname, join } from "node:path";
+import type Dockerode from "dockerode";
+import { LABELS } from "../../config.js";
+import { messageOf } from "../../errors.js";
+import type { Logger } from "../../logger.js";
+import { HeadTailCapture } from "../output-capture.js";
+import { readResultFile } from "../result-file.js";
+import type { Sandbox, SandboxOutcome, SandboxRunRequest } from "../sandbox.js";
+import { sweepLeftovers } from "./cleanup.js";
+import { buildCreateOptions, type DockerLimits } from "./create-options.js";
+import { StreamDemuxer } from "./demux.js";
+import { isGoneOrBusy, toExecutionError } from "./engine-errors.js";
+
+export interface DockerSandboxOptions {
+  docker: Dockerode;
+  limits: DockerLimits;
+  maxOutputBytes: number;
+  logger: Logger;
+  /** Remove leftovers of dead runners before the first run (default true). */
+  sweepOnStart: boolean;
+}
+
+export interface ImageFacts {
+  id: string;
+  versions: Record<string, string>;
+}
+
+/** How long to wait for the engine to confirm a kill, and for the output stream to end. */
+const KILL_CONFIRM_MS = 5000;
+const STREAM_END_MS = 2000;
+
+/**
+ * One ephemeral container per run: create, attach, start, wait with the deadline, kill at
+ * the deadline, always remove. Output is read live from the attach stream (the engine keeps
+ * no log file: log driver "none"), bounded head+tail.
+ */
+export class DockerSandbox implements Sandbox {
+  readonly isolation = "docker" as const;
+  private readyPromise: Promise<ImageFacts> | undefined;
+
+  constructor(private readonly options: DockerSandboxOptions) {}
+
+  get limits(): { memoryBytes: number } {
+    return { memoryBytes: this.options.limits.memoryBytes };
+  }
+
+  /** Checks the engine and the image once (and sweeps leftovers); later calls reuse the answer. */
+  ready(): Promise<ImageFacts> {
+    this.readyPromise ??= this.checkImage().catch((error: unknown) => {
+      this.readyPromise = undefined;
+      throw error;
+    });
+    return this.readyPromise;
+  }
+
+  private async checkImage(): Promise<ImageFacts> {
+    const { docker, limits, logger } = this.options;
+    let info: Dockerode.ImageInspectInfo;
+    try {
+      info = await docker.getImage(limits.image).inspect();
+    } catch (error) {
+      throw toExecutionError(error, `inspect image ${limits.image}`, limits.image);
+    }
+    if (this.options.sweepOnStart) {
+      try {
+        await sweepLeftovers(docker, { logger });
+      } catch (error) {
+        logger.warn({ err: messageOf(error) }, "sweep of leftover containers failed");
+      }
+    }
+    return { id: info.Id, versions: parseVersionsLabel(info.Config?.Labels?.[LABELS.versions]) };
+  }
+
+  async run(request: SandboxRunRequest): Promise<SandboxOutcome> {
+    const image = await this.ready();
+    const { docker, limits, logger, maxOutputBytes } = this.options;
+    const runId = randomUUID();
+    const log = logger.child({ runId, isolation: "docker" });
+    const stdout = new HeadTailCapture(maxOutputBytes);
+    const stderr = new HeadTailCapture(maxOutputBytes);
+    const started = performance.now();
+    const timings: Record<string, number> = {};
+    const base = {
+      stdout: stdout.result(),
+      stderr: stderr.result(),
+      oomKilled: false,
+      imageId: image.id,
+      versions: image.versions,
+      notes: [] as string[],
+    };
+    if (request.signal?.aborted) {
+      return { ...base, exitCode: null, timedOut: false, cancelled: true, durationMs: 0, resultFile: null };
+    }
+
+    const resultDir = await mkdtemp(join(tmpdir(), "experiment-sandbox-"));
+    const resultPath = join(resultDir, "result.json");
+    let container: Dockerode.Container | undefined;
+    try {
+      await writeFile(resultPath, "");
+      await chmod(resultPath, 0o666);
+      let mark = performance.now();
+      try {
+        container = await docker.createContainer(
+          buildCreateOptions(limits, {
+            runId,
+            workDir: dirname(request.scriptPath),
+            scriptName: basename(request.scriptPath),
+            args: request.args ?? [],
+            resultFile: resultPath,
+            timeoutMs: request.timeoutMs,
+            env: request.env ?? {},
+            ownerPid: process.pid,
+            ownerHost: hostname(),
+            now: Date.now(),
+          }),
+        );
+      } catch (error) {
+        throw toExecutionError(error, "create a container", limits.image);
+      }
+      timings.createMs = performance.now() - mark;
+      const live = container;
+      const clog = log.child({ containerId: live.id.slice(0, 12) });
+
+      const stream = (await live.attach({ stream: true, stdout: true, stderr: true })) as NodeJS.ReadableStream;
+      const demuxer = new StreamDemuxer(
+        (chunk) => stdout.write(chunk),
+        (chunk) => stderr.write(chunk),
+      );
+      stream.on("data", (chunk: Buffer) => demuxer.write(chunk));
+      const streamEnded = new Promise<void>((resolve) => {
+        stream.once("end", resolve);
+        stream.once("close", resolve);
+        stream.once("error", () => resolve());
+      });
+
+      mark = performance.now();
+      try {
+        await live.start();
+      } catch (error) {
+        throw toExecutionError(error, "start the container", limits.image);
+      }
+      timings.startMs = performance.now() - mark;
+      mark = performance.now();
+
+      let waitError: unknown;
+      const waited = (live.wait() as Promise<{ StatusCode: number }>).then(
+        (response) => response.StatusCode,
+        (error: unknown) => {
+          waitError = error;
+          return null;
+        },
+      );
+      let timedOut = false;
+      let cancelled = false;
+      let timer: NodeJS.Timeout | undefined;
+      let onAbort: (() => void) | undefined;
+      const interrupted = new Promise<"deadline" | "abort">((resolve) => {
+        timer = setTimeout(() => resolve("deadline"), request.timeoutMs);
+        onAbort = () => resolve("abort");
+        request.signal?.addEventListener("abort", onAbort, { once: true });
+      });
+      let exitCode: number | null;
+      try {
+        const first = await Promise.race([waited.then((exit) => ({ exit })), interrupted]);
+        if (typeof first === "object") {
+          exitCode = first.exit;
+        } else {
+          if (first === "deadline") timedOut = true;
+          else cancelled = true;
+          clog.debug({ reason: first }, "killing the container");
+          await killContainer(live);
+          exitCode = await withDeadline(waited, KILL_CONFIRM_MS, null);
+        }
+        if (waitError !== undefined) throw toExecutionError(waitError, "wait for the container");
+      } finally {
+        clearTimeout(timer);
+        if (onAbort !== undefined) request.signal?.removeEventListener("abort", onAbort);
+      }
+      timings.runMs = performance.now() - mark;
+      mark = performance.now();
+      await withDeadline(streamEnded, STREAM_END_MS, undefined);
+      timings.logsMs = performance.now() - mark;
+
+      let oomKilled = false;
+      if (exitCode !== 0 && !timedOut && !cancelled) {
+        try {
+          const state = (await live.inspect()).State;
+          oomKilled = state.OOMKilled === true;
+        } catch (error) {
+          clog.debug({ err: messageOf(error) }, "inspect after exit failed");
+        }
+      }
+      const resultFile = await readResultFile(resultPath, maxOutputBytes);
+      return {
+        ...base,
+        stdout: stdout.result(),
+        stderr: stderr.result(),
+        exitCode,
+        timedOut,
+        cancelled,
+        oomKilled,
+        durationMs: performance.now() - started,
+        resultFile: resultFile.text,
+        notes: resultFile.note !== undefined ? [resultFile.note] : [],
+        containerId: live.id,
+        timings,
+      };
+    } finally {
+      if (container !== undefined) {
+        const mark = performance.now();
+        await removeContainer(container, log);
+        timings.removeMs = performance.now() - mark;
+      }
+      await rm(resultDir, { recursive: true, force: true }).catch(() => undefined);
+    }
+  }
+
+  async close(): Promise<void> {
+    // one-shot containers are removed by each run; nothing else is held
+  }
+}
+
+/** Kill outright; a container already gone or stopped is success. */
+export async function killContainer(container: Dockerode.Container): Promise<void> {
+  try {
+    await container.kill({ signal: "SIGKILL" });
+  } catch (error) {
+    if (!isGoneOrBusy(error)) throw toExecutionError(error, "kill the container");
+  }
+}
+
+/** Force-remove; "already gone" and "removal in progress" are success; other errors are logged. */
+export async function removeContainer(container: Dockerode.Container, log: Logger): Promise<void> {
+  try {
+    await container.remove({ force: true, v: true });
+  } catch (error) {
+    if (!isGoneOrBusy(error)) log.warn({ containerId: container.id, err: messageOf(error) }, "could not remove container");
+  }
+}
+
+function withDeadline<T, F>(promise: Promise<T>, ms: number, fallback: F): Promise<T | F> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<F>((resolve) => {
+    timer = setTimeout(() => resolve(fallback), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+export function parseVersionsLabel(raw: string | undefined): Record<string, string> {
+  if (raw === undefined) return {};
+  try {
+    const value = JSON.parse(raw) as unknown;
+    if (typeof value !== "object" || value === null) return {};
+    return Object.fromEntries(
+      Object.entries(value as Record<string, unknown>).filter((entry): entry is [string, string] => typeof entry[1] === "string"),
+    );
+  } catch {
+    return {};
+  }
+}
