@@ -1,7 +1,6 @@
 import type { ExperimentResult } from "../schemas.js";
 
 function formatNumber(value: number): string {
-  if (Number.isInteger(value)) return String(value);
   const abs = Math.abs(value);
   if (abs !== 0 && (abs < 1e-3 || abs >= 1e6)) return value.toExponential(4);
   return value.toFixed(4);

@@ -12,6 +12,7 @@ import type { Sandbox, SandboxOutcome, SandboxRunRequest } from "../sandbox.js";
 import { sweepLeftovers } from "./cleanup.js";
 import { buildCreateOptions, type DockerLimits } from "./create-options.js";
 import { StreamDemuxer } from "./demux.js";
+import { readableByContainer, stageFolder, type StagedFolder } from "./staging.js";
 import { isGoneOrBusy, toExecutionError } from "./engine-errors.js";
 
 export interface DockerSandboxOptions {
@@ -98,7 +99,14 @@ export class DockerSandbox implements Sandbox {
     const resultDir = await mkdtemp(join(tmpdir(), "experiment-sandbox-"));
     const resultPath = join(resultDir, "result.json");
     let container: Dockerode.Container | undefined;
+    let staged: StagedFolder | undefined;
     try {
+      let workDir = dirname(request.scriptPath);
+      if (!(await readableByContainer(workDir, request.scriptPath))) {
+        staged = await stageFolder(workDir);
+        workDir = staged.path;
+        log.debug({ workDir }, "script folder not readable by the container user; staged a readable view");
+      }
       await writeFile(resultPath, "");
       await chmod(resultPath, 0o666);
       let mark = performance.now();
@@ -106,7 +114,7 @@ export class DockerSandbox implements Sandbox {
         container = await docker.createContainer(
           buildCreateOptions(limits, {
             runId,
-            workDir: dirname(request.scriptPath),
+            workDir,
             scriptName: basename(request.scriptPath),
             args: request.args ?? [],
             resultFile: resultPath,
@@ -215,6 +223,7 @@ export class DockerSandbox implements Sandbox {
         timings.removeMs = performance.now() - mark;
       }
       await rm(resultDir, { recursive: true, force: true }).catch(() => undefined);
+      await staged?.dispose().catch(() => undefined);
     }
   }
 
