@@ -46,7 +46,7 @@ test-unit: deps
 
 lint: deps
 	npx tsc --noEmit -p tsconfig.json
-	npx eslint --max-warnings 0 src test bench
+	npx eslint --max-warnings 0 src test $(wildcard bench)
 
 cleanup: build
 	$(CLI) cleanup
