@@ -1,7 +1,11 @@
 import { stat } from "node:fs/promises";
+import { availableParallelism, totalmem } from "node:os";
 import { resolve } from "node:path";
 import Dockerode from "dockerode";
-import { ExperimentExecutionError } from "../errors.js";
+import { resolveConcurrency } from "../batch/concurrency.js";
+import { runPool } from "../batch/run-many.js";
+import { buildUnrunResult, NOT_STARTED_MESSAGE } from "../batch/unrun-result.js";
+import { ExperimentExecutionError, isExperimentExecutionError, messageOf, type ExperimentExecutionErrorCode } from "../errors.js";
 import { createDefaultLogger, type Logger } from "../logger.js";
 import { DockerSandbox } from "../sandbox/docker/docker-sandbox.js";
 import type { Sandbox, SandboxOutcome } from "../sandbox/sandbox.js";
@@ -32,6 +36,31 @@ export interface RunRequest {
   timeout?: number;
   signal?: AbortSignal;
 }
+
+/** One item of a batch: a run request without its own signal (the batch has one). */
+export type BatchItem = Omit<RunRequest, "signal">;
+
+export interface RunManyOptions {
+  /** Runs at once; default the CPU count, never more than memory allows at the per-run memory limit. */
+  concurrency?: number;
+  /** Aborting stops new runs and cancels running ones (their containers are killed). */
+  signal?: AbortSignal;
+  /** Told when an item starts. */
+  onStart?: (item: BatchItem, index: number) => void;
+  /** Told as each started item finishes (awaited; a throw stops the batch and rejects it). */
+  onResult?: (result: ExperimentResult, index: number) => void | Promise<void>;
+}
+
+/**
+ * Errors that concern one item only: it gets a failed result and the batch goes on.
+ * Any other error (engine unreachable, image missing, ...) would fail every item: the batch stops.
+ */
+export const ITEM_ERROR_CODES: ReadonlySet<ExperimentExecutionErrorCode> = new Set([
+  "SCRIPT_NOT_FOUND",
+  "INVALID_SPEC",
+  "INVALID_OPTIONS",
+  "ENGINE_ERROR",
+]);
 
 export interface DirectRunResult {
   stdout: string;
@@ -106,6 +135,57 @@ export class ExperimentRunner {
       "run finished",
     );
     return result;
+  }
+
+  /**
+   * Runs a batch with bounded concurrency; resolves with one result per item, in input order.
+   * An item that cannot run (missing script, invalid spec) gets a failed result; items not
+   * started before `signal` aborted get a cancelled one. Rejects only for broken machinery
+   * (after stopping new runs and waiting for running ones), or when `onResult` throws.
+   */
+  async runMany(items: readonly BatchItem[], options: RunManyOptions = {}): Promise<ExperimentResult[]> {
+    if (!Array.isArray(items)) throw new ExperimentExecutionError("INVALID_OPTIONS", "runMany takes an array of run requests");
+    let decision;
+    try {
+      decision = resolveConcurrency({
+        requested: options.concurrency,
+        cpuCount: availableParallelism(),
+        totalMemoryBytes: totalmem(),
+        memoryBytes: this.options.docker.memoryBytes,
+        itemCount: items.length,
+      });
+    } catch (error) {
+      throw new ExperimentExecutionError("INVALID_OPTIONS", messageOf(error), { cause: error });
+    }
+    if (decision.note !== undefined) this.logger.warn({ memoryCap: decision.memoryCap }, decision.note);
+    const isolation = this.sandbox.isolation;
+    const outcome = await runPool(
+      items,
+      async (item, index, signal) => {
+        let result: ExperimentResult;
+        try {
+          result = await this.run({ ...item, signal });
+        } catch (error) {
+          if (!isExperimentExecutionError(error) || !ITEM_ERROR_CODES.has(error.code)) throw error;
+          this.logger.debug({ index, code: error.code, err: error.message }, "batch item could not run");
+          result = buildUnrunResult({ ...item, isolation, startedAt: new Date(), errorMessage: error.message, cancelled: false });
+        }
+        await options.onResult?.(result, index);
+        return result;
+      },
+      {
+        concurrency: decision.concurrency,
+        ...(options.signal !== undefined ? { signal: options.signal } : {}),
+        ...(options.onStart !== undefined ? { onStart: (index: number) => options.onStart?.(items[index]!, index) } : {}),
+      },
+    );
+    if (outcome.error !== undefined) throw outcome.error.value;
+    const notStartedAt = new Date();
+    return outcome.results.map(
+      (result, index) =>
+        result ??
+        buildUnrunResult({ ...items[index]!, isolation, startedAt: notStartedAt, errorMessage: NOT_STARTED_MESSAGE, cancelled: true }),
+    );
   }
 
   /** Runs a script and returns what it printed, like Python's subprocess.run. */
