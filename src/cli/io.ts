@@ -4,6 +4,8 @@ import type { Logger } from "../logger.js";
 export interface CommandIo {
   out: (text: string) => void;
   err: (text: string) => void;
+  /** Raw stdout, no newline added (for a progress line updated in place). */
+  write?: (text: string) => void;
   logger: Logger;
   signal: AbortSignal;
   isTty: boolean;

@@ -2,6 +2,7 @@
 import { pino } from "pino";
 import { isExperimentExecutionError, messageOf } from "../errors.js";
 import { UsageError } from "./args.js";
+import { ciCommand } from "./commands/ci.js";
 import { cleanupCommand } from "./commands/cleanup.js";
 import { doctorCommand } from "./commands/doctor.js";
 import { experimentCommand } from "./commands/experiment.js";
@@ -16,6 +17,7 @@ Usage: experiment-sandbox <command> [options]
 Commands:
   run <script.py>        run a script and report its ExperimentResult
   experiment             generate an experiment from a spec and a CSV, then run it
+  ci <dir|glob|manifest> run a batch with bounded concurrency; JUnit, JSON and Markdown reports
   image build|status     build the runtime image / show whether it is ready
   doctor                 check the engine, the image and the runtimes
   cleanup                remove leftover containers of dead runs
@@ -27,6 +29,7 @@ type Command = (argv: string[], io: CommandIo) => Promise<number>;
 const COMMANDS: Record<string, Command> = {
   run: runCommand,
   experiment: experimentCommand,
+  ci: ciCommand,
   image: imageCommand,
   doctor: doctorCommand,
   cleanup: cleanupCommand,
@@ -34,7 +37,8 @@ const COMMANDS: Record<string, Command> = {
 
 export async function main(argv: string[]): Promise<number> {
   const controller = new AbortController();
-  const onSignal = (): void => controller.abort();
+  // The reason says which signal (`ci` exits 130 for SIGINT, 143 for SIGTERM).
+  const onSignal = (signal: NodeJS.Signals): void => controller.abort(signal);
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
   const io: CommandIo = {
@@ -42,6 +46,7 @@ export async function main(argv: string[]): Promise<number> {
     err: (text) => process.stderr.write(`${text}\n`),
     logger: pino({ name: "experiment-sandbox", level: process.env.EXPERIMENT_SANDBOX_LOG_LEVEL ?? "silent" }, pino.destination(2)),
     signal: controller.signal,
+    write: (text) => process.stdout.write(text),
     isTty: process.stdout.isTTY === true,
   };
   const [name, ...rest] = argv;
