@@ -169,6 +169,8 @@ export class DockerSandbox implements Sandbox {
         timer = setTimeout(() => resolve("deadline"), request.timeoutMs);
         onAbort = () => resolve("abort");
         request.signal?.addEventListener("abort", onAbort, { once: true });
+        // An abort while the container was being created or started fired no event here.
+        if (request.signal?.aborted) resolve("abort");
       });
       let exitCode: number | null;
       try {
