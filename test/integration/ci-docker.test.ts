@@ -76,6 +76,20 @@ describe("experiment-sandbox ci (docker isolation)", () => {
     expect(junit.testcases.find((testcase) => testcase.name === "fail_exit_2")!.failure!.message).toBe("Script exited with code 2: no data <&> \\u0001");
   });
 
+  it("stops on broken machinery (no such image): exit 2 via the error, reports still written", async () => {
+    const out = join(dir, "out-broken");
+    const io = captureIo();
+    await expect(
+      runCi([join(batch.dir, "pass_0*.py"), "--isolation", "docker", "--image", "experiment-sandbox/absent:0", "--out", out], io, { env: {} }),
+    ).rejects.toMatchObject({ code: "IMAGE_MISSING" });
+    const summary = JSON.parse(await readFile(join(out, "summary.json"), "utf8")) as BatchSummary;
+    expect(summary.error).toMatch(/No image experiment-sandbox\/absent:0/);
+    expect(summary.counts.notRun).toBe(summary.counts.total);
+    expect(parseJunit(await readFile(join(out, "junit.xml"), "utf8")).skipped).toBe(summary.counts.total);
+    expect(await readFile(join(out, "summary.md"), "utf8")).toContain("**Stopped by an error**");
+    expect(await containersOfThisProcess()).toEqual([]);
+  });
+
   it("runMany gives a failed result for a missing script and leaves no container", async () => {
     const runner = new ExperimentRunner({ isolation: "docker", timeout: 2 });
     try {

@@ -91,6 +91,21 @@ describe("experiment-sandbox ci exit codes", () => {
     expect(await run([allFailing, "--fail-on", "none"])).toBe(0);
   });
 
+  it("write each report where its flag says", async () => {
+    const where = join(dir, "custom");
+    const code = await runCi(
+      [mixed, ...subprocess(), "--out", join(where, "unused"), "--jsonl", join(where, "a/r.jsonl"), "--junit", join(where, "b/j.xml"), "--json", join(where, "c/s.json"), "--summary", join(where, "d/s.md")],
+      captureIo(),
+      { env: {} },
+    );
+    expect(code).toBe(1);
+    expect((await readFile(join(where, "a/r.jsonl"), "utf8")).trim().split("\n")).toHaveLength(2);
+    expect(parseJunit(await readFile(join(where, "b/j.xml"), "utf8")).failures).toBe(1);
+    expect((JSON.parse(await readFile(join(where, "c/s.json"), "utf8")) as BatchSummary).counts.total).toBe(2);
+    expect(await readFile(join(where, "d/s.md"), "utf8")).toContain("### Failures (1)");
+    await expect(stat(join(where, "unused/summary.json"))).rejects.toThrow(/ENOENT/);
+  });
+
   it("are usage errors (2) for bad flags and targets, before anything runs", async () => {
     await expect(run([])).rejects.toBeInstanceOf(UsageError);
     await expect(run([mixed, "--fail-on", "sometimes"])).rejects.toThrow(/--fail-on must be any, all, none/);
