@@ -15,7 +15,7 @@ export const DEFAULT_PIDS_LIMIT = 256;
 export const DEFAULT_MAX_OUTPUT_BYTES = 8 * 1024 * 1024;
 export const DEFAULT_TMPFS_BYTES = 128 * 1024 * 1024;
 export const DEFAULT_NOFILE_LIMIT = 1024;
-export const DEFAULT_FILE_SIZE_BYTES = 256 * 1024 * 1024;
+export const DEFAULT_FILE_SIZE_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_KILL_GRACE_MS = 500;
 export const DEFAULT_NETWORK = "none";
 /** Seconds the container's own deadline (timeout(1) inside it) adds to the runner's deadline. */

@@ -7,6 +7,7 @@ export type ExperimentExecutionErrorCode =
   | "IMAGE_MISSING"
   | "IMAGE_BUILD_FAILED"
   | "SCRIPT_NOT_FOUND"
+  | "UNSAFE_SCRIPT_FOLDER"
   | "PYTHON_NOT_FOUND"
   | "INVALID_OPTIONS"
   | "INVALID_SPEC"

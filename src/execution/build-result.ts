@@ -13,6 +13,7 @@ import {
   meaningfulStderr,
   readMetrics,
   readPayloadWarnings,
+  safeStringify,
 } from "./result-parser.js";
 
 /** Characters of stdout/stderr kept on a result for debugging. */
@@ -66,7 +67,7 @@ export function buildExperimentResult(outcome: SandboxOutcome, context: ResultCo
   } else if (payload === null) {
     errorMessage = `Failed to parse JSON output: ${parsed.kind === "missing" ? parsed.reason : "no result"}`;
   } else if (typeof payload.success !== "boolean") {
-    errorMessage = `Failed to parse JSON output: "success" must be true or false, got ${JSON.stringify(payload.success)}`;
+    errorMessage = `Failed to parse JSON output: "success" must be true or false, got ${safeStringify(payload.success).slice(0, 60)}`;
   }
 
   return withResultMethods({
@@ -96,11 +97,15 @@ export function buildExperimentResult(outcome: SandboxOutcome, context: ResultCo
   });
 }
 
+/** A script's own error message is kept to this many characters (the tails keep the rest). */
+export const MAX_SCRIPT_ERROR_CHARS = 2000;
+
 function scriptErrorOf(payload: Record<string, unknown>): string {
   const error = payload.error;
-  if (typeof error === "string" && error.trim() !== "") return error;
-  if (error !== undefined && error !== null) return JSON.stringify(error);
-  return "Script reported failure without an error message";
+  let message = "Script reported failure without an error message";
+  if (typeof error === "string" && error.trim() !== "") message = error;
+  else if (error !== undefined && error !== null) message = safeStringify(error);
+  return message.length > MAX_SCRIPT_ERROR_CHARS ? `${message.slice(0, MAX_SCRIPT_ERROR_CHARS)}... (${message.length} characters)` : message;
 }
 
 function provenanceOf(value: unknown, outcome: SandboxOutcome): Provenance {

@@ -57,6 +57,7 @@ export interface RunManyOptions {
  */
 export const ITEM_ERROR_CODES: ReadonlySet<ExperimentExecutionErrorCode> = new Set([
   "SCRIPT_NOT_FOUND",
+  "UNSAFE_SCRIPT_FOLDER",
   "INVALID_SPEC",
   "INVALID_OPTIONS",
   "ENGINE_ERROR",

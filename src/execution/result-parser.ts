@@ -102,26 +102,43 @@ export function findResultPayload(stdout: string, resultFile: string | null): Pa
 
 /** Finite numeric metrics are kept; anything else is left out and named in warnings. */
 export function readMetrics(value: unknown): { metrics: Record<string, number>; warnings: string[] } {
-  const metrics: Record<string, number> = {};
+  // No prototype: a metric named "__proto__" is just a name.
+  const metrics: Record<string, number> = Object.create(null) as Record<string, number>;
   const warnings: string[] = [];
-  if (value === undefined || value === null) return { metrics, warnings };
+  if (value === undefined || value === null) return { metrics: { ...metrics }, warnings };
   if (!isRecord(value)) {
     warnings.push(`"metrics" is not an object (${describe(value)}); ignored`);
     return { metrics, warnings };
   }
-  for (const [name, metric] of Object.entries(value)) {
+  for (const [rawName, metric] of Object.entries(value)) {
+    const name = rawName.slice(0, 200);
     if (typeof metric === "number" && Number.isFinite(metric)) metrics[name] = metric;
+    else if (typeof metric === "number") warnings.push(`metric "${name}" is ${metric > 0 ? "Infinity" : metric < 0 ? "-Infinity" : "NaN"}; left out`);
     else if (typeof metric === "string" && metric.startsWith(NON_FINITE)) {
       warnings.push(`metric "${name}" is ${metric.slice(NON_FINITE.length)}; left out`);
     } else warnings.push(`metric "${name}" is not a number (${describe(metric)}); left out`);
   }
-  return { metrics, warnings };
+  // Back to a plain object (with defineProperty, so "__proto__" stays an own property).
+  const plain: Record<string, number> = {};
+  for (const [name, metric] of Object.entries(metrics)) {
+    Object.defineProperty(plain, name, { value: metric, enumerable: true, writable: true, configurable: true });
+  }
+  return { metrics: plain, warnings };
 }
 
 function describe(value: unknown): string {
   if (typeof value === "string" && value.startsWith(NON_FINITE)) return value.slice(NON_FINITE.length);
-  const text = JSON.stringify(value) ?? String(value);
+  const text = safeStringify(value);
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/** JSON.stringify that never throws (deep nesting, cycles): script output must not crash us. */
+export function safeStringify(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return Array.isArray(value) ? "[deeply nested array]" : typeof value === "object" ? "[deeply nested object]" : String(value);
+  }
 }
 
 /** The string warnings a payload carries under "warnings" (bounded). */

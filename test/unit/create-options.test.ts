@@ -34,7 +34,9 @@ describe("buildCreateOptions", () => {
       Init: true,
       LogConfig: { Type: "none" },
     });
-    expect(options.User).toBe("10001:10001");
+    // root only for the deadline enforcer; the script drops to 10001 with no capabilities
+    expect(options.User).toBe("0:0");
+    expect(options.HostConfig?.CapAdd).toEqual(["SETUID", "SETGID"]);
     expect(options.NetworkDisabled).toBe(true);
     expect(options.Tty).toBe(false);
     expect(options.HostConfig?.Tmpfs?.["/tmp"]).toMatch(/size=\d+/);
@@ -50,7 +52,11 @@ describe("buildCreateOptions", () => {
   });
 
   it("runs the script under its own deadline and an explicit environment", () => {
-    expect(options.Cmd).toEqual(["timeout", "--signal=KILL", "16", "python3", "/work/exp.py", "--x"]);
+    expect(options.Cmd).toEqual([
+      "timeout", "--signal=KILL", "16",
+      "setpriv", "--reuid=10001", "--regid=10001", "--clear-groups", "--inh-caps=-all", "--",
+      "python3", "/work/exp.py", "--x",
+    ]);
     expect(options.Env).toContain("OMP_NUM_THREADS=2");
     expect(options.Env).toContain("LOKY_MAX_CPU_COUNT=2");
     expect(options.Env).toContain("EXPERIMENT_RESULT_PATH=/sandbox/result.json");
@@ -65,9 +71,11 @@ describe("buildCreateOptions", () => {
     });
   });
 
-  it("uses a runtime only when asked", () => {
+  it("uses a runtime only when asked, with room for gVisor's own threads", () => {
     expect(options.HostConfig?.Runtime).toBeUndefined();
-    expect(buildCreateOptions({ ...limits, runtime: "runsc" }, run).HostConfig?.Runtime).toBe("runsc");
+    const runsc = buildCreateOptions({ ...limits, runtime: "runsc" }, run).HostConfig;
+    expect(runsc?.Runtime).toBe("runsc");
+    expect(runsc?.PidsLimit).toBe(256 + 512);
   });
 });
 

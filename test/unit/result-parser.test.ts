@@ -113,3 +113,33 @@ describe("stderr", () => {
     expect(capped[20]).toBe("... and 10 more warnings");
   });
 });
+
+describe("hostile payloads", () => {
+  it("survives deeply nested values in metrics and errors", async () => {
+    const { buildExperimentResult } = await import("../../src/execution/build-result.js");
+    const { ExperimentSpecSchema } = await import("../../src/schemas.js");
+    const nested = "[".repeat(20_000) + "]".repeat(20_000);
+    const stdout = `{"success": false, "error": ${nested}, "metrics": {"a": ${nested}}}`;
+    const result = buildExperimentResult(
+      {
+        stdout: { text: stdout, totalBytes: stdout.length, truncated: false },
+        stderr: { text: "", totalBytes: 0, truncated: false },
+        exitCode: 1, timedOut: false, oomKilled: false, cancelled: false, durationMs: 1, resultFile: null, notes: [],
+      },
+      {
+        spec: ExperimentSpecSchema.parse({ experimentName: "x", hypothesis: "", modelType: "m" }),
+        iteration: 0, scriptPath: "/x.py", isolation: "docker", startedAt: new Date(), timeoutSeconds: 1, memoryBytes: null,
+      },
+    );
+    expect(result.success).toBe(false);
+    expect(result.errorMessage).toBe("[deeply nested array]");
+    expect(result.warnings).toContain('metric "a" is not a number ([deeply nested array]); left out');
+  });
+
+  it("keeps a metric named __proto__ as a plain metric, and names overflowing numbers", () => {
+    const { metrics, warnings } = readMetrics(parsePythonJson('{"__proto__": 0.5, "big": 1e999}'));
+    expect(Object.keys(metrics)).toEqual(["__proto__"]);
+    expect(metrics.__proto__).toBe(0.5);
+    expect(warnings).toEqual(['metric "big" is Infinity; left out']);
+  });
+});

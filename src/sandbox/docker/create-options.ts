@@ -5,7 +5,14 @@ import { SCRIPT_ENV_DEFAULTS } from "../subprocess/environment.js";
 /** Where things live inside the container. */
 export const CONTAINER_WORKDIR = "/work";
 export const CONTAINER_RESULT_PATH = "/sandbox/result.json";
+/** The script's user and group (the image's "sandbox" user). */
 export const CONTAINER_USER = "10001:10001";
+/**
+ * The container starts as root only to run the deadline enforcer (tini and timeout(1)); the
+ * script is started through setpriv as CONTAINER_USER with no capabilities. A script cannot
+ * signal, stop or ptrace processes of another user, so it cannot disarm its own deadline.
+ */
+export const ENFORCER_USER = "0:0";
 
 /** Hardening and limits of docker isolation; every field overridable (README lists defaults). */
 export interface DockerLimits {
@@ -19,6 +26,7 @@ export interface DockerLimits {
   network: string;
   readOnlyRootfs: boolean;
   runtime?: string | undefined;
+  /** "uid:gid" the script runs as. */
   user: string;
 }
 
@@ -76,6 +84,15 @@ export function containerLabels(run: Pick<ContainerRun, "runId" | "ownerPid" | "
   };
 }
 
+/** Host threads gVisor's sentry and gofer need on top of the script's processes. */
+export const RUNSC_EXTRA_PIDS = 512;
+
+/** The argv prefix that drops from the enforcer (root) to the script's user, with no capabilities. */
+export function dropPrivileges(user: string): string[] {
+  const [uid, gid] = user.split(":");
+  return ["setpriv", `--reuid=${uid}`, `--regid=${gid ?? uid}`, "--clear-groups", "--inh-caps=-all", "--"];
+}
+
 /** HostConfig shared by cold and pooled containers: every limit and hardening. */
 export function hardenedHostConfig(limits: DockerLimits): NonNullable<ContainerCreateOptions["HostConfig"]> {
   return {
@@ -85,8 +102,11 @@ export function hardenedHostConfig(limits: DockerLimits): NonNullable<ContainerC
     Memory: limits.memoryBytes,
     MemorySwap: limits.memoryBytes,
     NanoCpus: Math.round(limits.cpus * 1e9),
-    PidsLimit: limits.pidsLimit,
+    // gVisor's own host threads count against the pids cgroup: give it room above the script's limit.
+    PidsLimit: limits.pidsLimit + (limits.runtime === "runsc" ? RUNSC_EXTRA_PIDS : 0),
     CapDrop: ["ALL"],
+    // Only for setpriv to switch to the script's user; the script itself has no capabilities.
+    CapAdd: ["SETUID", "SETGID"],
     SecurityOpt: ["no-new-privileges"],
     Init: true,
     IpcMode: "private",
@@ -113,12 +133,13 @@ export function buildCreateOptions(limits: DockerLimits, run: ContainerRun): Con
       "timeout",
       "--signal=KILL",
       String(containerDeadlineSeconds),
+      ...dropPrivileges(limits.user),
       "python3",
       `${CONTAINER_WORKDIR}/${run.scriptName}`,
       ...run.args,
     ],
     WorkingDir: CONTAINER_WORKDIR,
-    User: limits.user,
+    User: ENFORCER_USER,
     Env: containerEnvironment(limits, run.env),
     Labels: containerLabels(run, deadlineMs),
     Tty: false,

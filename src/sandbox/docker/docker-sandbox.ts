@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { hostname, tmpdir } from "node:os";
+import { chmod, rm, writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
 import { basename, dirname, join } from "node:path";
 import type Dockerode from "dockerode";
 import { LABELS } from "../../config.js";
@@ -12,7 +12,8 @@ import type { Sandbox, SandboxOutcome, SandboxRunRequest } from "../sandbox.js";
 import { sweepLeftovers } from "./cleanup.js";
 import { buildCreateOptions, type DockerLimits } from "./create-options.js";
 import { StreamDemuxer } from "./demux.js";
-import { readableByContainer, stageFolder, type StagedFolder } from "./staging.js";
+import { checkScriptFolder, readableByContainer, stageFolder, type StagedFolder } from "./staging.js";
+import { makeRunTempDir, sweepTempDirs } from "../temp-dirs.js";
 import { isGoneOrBusy, toExecutionError } from "./engine-errors.js";
 
 export interface DockerSandboxOptions {
@@ -68,6 +69,7 @@ export class DockerSandbox implements Sandbox {
     if (this.options.sweepOnStart) {
       try {
         await sweepLeftovers(docker, { logger });
+        await sweepTempDirs();
       } catch (error) {
         logger.warn({ err: messageOf(error) }, "sweep of leftover containers failed");
       }
@@ -96,7 +98,8 @@ export class DockerSandbox implements Sandbox {
       return { ...base, exitCode: null, timedOut: false, cancelled: true, durationMs: 0, resultFile: null };
     }
 
-    const resultDir = await mkdtemp(join(tmpdir(), "experiment-sandbox-"));
+    await checkScriptFolder(dirname(request.scriptPath));
+    const resultDir = await makeRunTempDir("run");
     const resultPath = join(resultDir, "result.json");
     let container: Dockerode.Container | undefined;
     let staged: StagedFolder | undefined;

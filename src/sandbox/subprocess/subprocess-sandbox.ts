@@ -1,11 +1,11 @@
 import { spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { ExperimentExecutionError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
 import { HeadTailCapture } from "../output-capture.js";
 import { readResultFile } from "../result-file.js";
+import { makeRunTempDir } from "../temp-dirs.js";
 import type { Sandbox, SandboxOutcome, SandboxRunRequest } from "../sandbox.js";
 import { minimalEnvironment } from "./environment.js";
 
@@ -32,7 +32,7 @@ export class SubprocessSandbox implements Sandbox {
   constructor(private readonly options: SubprocessSandboxOptions) {}
 
   async run(request: SandboxRunRequest): Promise<SandboxOutcome> {
-    const resultDir = await mkdtemp(join(tmpdir(), "experiment-sandbox-"));
+    const resultDir = await makeRunTempDir("run");
     try {
       return await this.runIn(request, resultDir);
     } finally {
