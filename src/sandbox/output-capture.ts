@@ -87,7 +87,7 @@ export class HeadTailCapture {
       return { text: decode(Buffer.concat([head, tail])), totalBytes: this.total, truncated: false };
     }
     return {
-      text: decode(head) + TRUNCATION_MARKER(dropped) + decode(skipContinuationBytes(tail)),
+      text: decode(dropIncompleteEnd(head)) + TRUNCATION_MARKER(dropped) + decode(skipContinuationBytes(tail)),
       totalBytes: this.total,
       truncated: true,
     };
@@ -97,6 +97,18 @@ export class HeadTailCapture {
 function decode(buffer: Buffer): string {
   const decoder = new StringDecoder("utf8");
   return decoder.write(buffer) + decoder.end();
+}
+
+/** A head cut mid-character ends with the start of a UTF-8 sequence: drop that part. */
+export function dropIncompleteEnd(buffer: Buffer): Buffer {
+  // Look back at most 3 bytes for the lead byte of the last sequence.
+  for (let back = 1; back <= Math.min(3, buffer.length); back += 1) {
+    const byte = buffer[buffer.length - back]!;
+    if ((byte & 0xc0) === 0x80) continue; // a continuation byte: keep looking
+    const needed = byte >= 0xf8 ? 1 : byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
+    return needed > back ? buffer.subarray(0, buffer.length - back) : buffer;
+  }
+  return buffer;
 }
 
 /** A tail cut mid-character starts with UTF-8 continuation bytes: skip them. */

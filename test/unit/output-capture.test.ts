@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { HeadTailCapture } from "../../src/sandbox/output-capture.js";
+import { dropIncompleteEnd, HeadTailCapture } from "../../src/sandbox/output-capture.js";
 import { StreamDemuxer } from "../../src/sandbox/docker/demux.js";
 
 describe("HeadTailCapture", () => {
@@ -40,6 +40,30 @@ describe("HeadTailCapture", () => {
     capture.write(Buffer.from([0xff, 0xfe]));
     capture.write(Buffer.from('\n{"success": true}'));
     expect(capture.result().text).toBe('€\ufffd\ufffd\n{"success": true}');
+  });
+});
+
+describe("dropIncompleteEnd", () => {
+  it("drops a sequence cut at the end, keeps complete ones and stray bytes", () => {
+    const euro = Buffer.from("a€"); // 61 e2 82 ac
+    expect(dropIncompleteEnd(euro)).toEqual(euro);
+    expect(dropIncompleteEnd(euro.subarray(0, 3))).toEqual(Buffer.from("a"));
+    expect(dropIncompleteEnd(euro.subarray(0, 2))).toEqual(Buffer.from("a"));
+    const party = Buffer.from("🎉"); // 4 bytes
+    expect(dropIncompleteEnd(party.subarray(0, 3))).toEqual(Buffer.alloc(0));
+    expect(dropIncompleteEnd(Buffer.from([0x61, 0xff]))).toEqual(Buffer.from([0x61, 0xff]));
+    expect(dropIncompleteEnd(Buffer.alloc(0))).toEqual(Buffer.alloc(0));
+  });
+
+  it("keeps a flood of multibyte characters whole on both sides of the cut", () => {
+    for (const budget of [16, 17, 18, 19, 101]) {
+      const capture = new HeadTailCapture(budget);
+      for (let index = 0; index < 500; index += 1) capture.write(Buffer.from("€🎉"));
+      const { text, truncated } = capture.result();
+      expect(truncated).toBe(true);
+      expect(text).not.toContain("\ufffd");
+      expect(text.endsWith("€🎉")).toBe(true);
+    }
   });
 });
 

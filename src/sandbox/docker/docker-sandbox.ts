@@ -15,6 +15,7 @@ import { StreamDemuxer } from "./demux.js";
 import { checkScriptFolder, readableByContainer, stageFolder, type StagedFolder } from "./staging.js";
 import { makeRunTempDir, sweepTempDirs } from "../temp-dirs.js";
 import { isGoneOrBusy, toExecutionError } from "./engine-errors.js";
+import { judgeOomKill } from "./oom-verdict.js";
 
 export interface DockerSandboxOptions {
   docker: Dockerode;
@@ -30,9 +31,16 @@ export interface ImageFacts {
   versions: Record<string, string>;
 }
 
-/** How long to wait for the engine to confirm a kill, and for the output stream to end. */
-const KILL_CONFIRM_MS = 5000;
+/**
+ * After the runner kills a container (deadline or cancel): the time for the engine to confirm,
+ * the output stream to end and the container to go, before the result is returned anyway, so
+ * that it comes within 2 s of the deadline. What is left goes on in the background.
+ */
+const SETTLE_AFTER_KILL_MS = 1200;
+/** After the script exited on its own: the time for the output stream to end. */
 const STREAM_END_MS = 2000;
+/** After the script exited on its own: the time to wait for the remove before it goes on in the background. */
+const REMOVE_WAIT_MS = 5000;
 
 /**
  * One ephemeral container per run: create, attach, start, wait with the deadline, kill at
@@ -42,6 +50,8 @@ const STREAM_END_MS = 2000;
 export class DockerSandbox implements Sandbox {
   readonly isolation = "docker" as const;
   private readyPromise: Promise<ImageFacts> | undefined;
+  /** Removals still going on (a slow kill); close() waits for them. */
+  private readonly removals = new Set<Promise<void>>();
 
   constructor(private readonly options: DockerSandboxOptions) {}
 
@@ -97,12 +107,24 @@ export class DockerSandbox implements Sandbox {
     if (request.signal?.aborted) {
       return { ...base, exitCode: null, timedOut: false, cancelled: true, durationMs: 0, resultFile: null };
     }
+    // Listen for a cancel from now on: one that comes while the container is made or started
+    // must not be lost (the listener of the running phase is attached later).
+    let cancelRequested = false;
+    let onCancelWhileRunning: (() => void) | undefined;
+    const onAbort = (): void => {
+      cancelRequested = true;
+      onCancelWhileRunning?.();
+    };
+    request.signal?.addEventListener("abort", onAbort, { once: true });
 
     await checkScriptFolder(dirname(request.scriptPath));
     const resultDir = await makeRunTempDir("run");
     const resultPath = join(resultDir, "result.json");
     let container: Dockerode.Container | undefined;
     let staged: StagedFolder | undefined;
+    /** Set when the runner kills the container: what is left to do must fit before it. */
+    let settleBy: number | undefined;
+    let killed: Promise<void> | undefined;
     try {
       let workDir = dirname(request.scriptPath);
       if (!(await readableByContainer(workDir, request.scriptPath))) {
@@ -134,8 +156,15 @@ export class DockerSandbox implements Sandbox {
       timings.createMs = performance.now() - mark;
       const live = container;
       const clog = log.child({ containerId: live.id.slice(0, 12) });
+      const cancelledBeforeStart = { ...base, exitCode: null, timedOut: false, cancelled: true, resultFile: null, containerId: live.id, timings };
+      if (cancelRequested) return { ...cancelledBeforeStart, durationMs: performance.now() - started };
 
-      const stream = (await live.attach({ stream: true, stdout: true, stderr: true })) as NodeJS.ReadableStream;
+      let stream: NodeJS.ReadableStream & { destroy?: () => void };
+      try {
+        stream = (await live.attach({ stream: true, stdout: true, stderr: true })) as NodeJS.ReadableStream;
+      } catch (error) {
+        throw toExecutionError(error, "attach to the container", limits.image);
+      }
       const demuxer = new StreamDemuxer(
         (chunk) => stdout.write(chunk),
         (chunk) => stderr.write(chunk),
@@ -147,6 +176,10 @@ export class DockerSandbox implements Sandbox {
         stream.once("error", () => resolve());
       });
 
+      if (cancelRequested) {
+        stream.destroy?.();
+        return { ...cancelledBeforeStart, durationMs: performance.now() - started };
+      }
       mark = performance.now();
       try {
         await live.start();
@@ -167,13 +200,10 @@ export class DockerSandbox implements Sandbox {
       let timedOut = false;
       let cancelled = false;
       let timer: NodeJS.Timeout | undefined;
-      let onAbort: (() => void) | undefined;
       const interrupted = new Promise<"deadline" | "abort">((resolve) => {
         timer = setTimeout(() => resolve("deadline"), request.timeoutMs);
-        onAbort = () => resolve("abort");
-        request.signal?.addEventListener("abort", onAbort, { once: true });
-        // An abort while the container was being created or started fired no event here.
-        if (request.signal?.aborted) resolve("abort");
+        onCancelWhileRunning = () => resolve("abort");
+        if (cancelRequested) resolve("abort");
       });
       let exitCode: number | null;
       try {
@@ -184,29 +214,39 @@ export class DockerSandbox implements Sandbox {
           if (first === "deadline") timedOut = true;
           else cancelled = true;
           clog.debug({ reason: first }, "killing the container");
-          await killContainer(live);
-          exitCode = await withDeadline(waited, KILL_CONFIRM_MS, null);
+          // Kill outright and give the engine a bounded moment to confirm; a slow runtime
+          // (gVisor with thousands of tasks takes seconds) must not delay the result.
+          settleBy = performance.now() + SETTLE_AFTER_KILL_MS;
+          killed = killContainer(live).catch((error: unknown) => {
+            clog.warn({ err: messageOf(error) }, "kill failed; the forced remove follows");
+          });
+          exitCode = await withDeadline(waited, remainingMs(settleBy), null);
         }
-        if (waitError !== undefined) throw toExecutionError(waitError, "wait for the container");
+        if (waitError !== undefined && settleBy === undefined) throw toExecutionError(waitError, "wait for the container");
       } finally {
         clearTimeout(timer);
-        if (onAbort !== undefined) request.signal?.removeEventListener("abort", onAbort);
       }
       timings.runMs = performance.now() - mark;
       mark = performance.now();
-      await withDeadline(streamEnded, STREAM_END_MS, undefined);
+      await withDeadline(streamEnded, settleBy !== undefined ? remainingMs(settleBy) : STREAM_END_MS, undefined);
+      stream.destroy?.();
       timings.logsMs = performance.now() - mark;
 
+      const notes: string[] = [];
       let oomKilled = false;
-      if (exitCode !== 0 && !timedOut && !cancelled) {
+      if (exitCode !== 0 && settleBy === undefined) {
+        let engineOomKilled: boolean | undefined;
         try {
-          const state = (await live.inspect()).State;
-          oomKilled = state.OOMKilled === true;
+          engineOomKilled = (await live.inspect()).State.OOMKilled === true;
         } catch (error) {
           clog.debug({ err: messageOf(error) }, "inspect after exit failed");
         }
+        const verdict = judgeOomKill({ exitCode, engineOomKilled, killedByRunner: false });
+        oomKilled = verdict.oomKilled;
+        if (verdict.note !== undefined) notes.push(verdict.note);
       }
       const resultFile = await readResultFile(resultPath, maxOutputBytes);
+      if (resultFile.note !== undefined) notes.push(resultFile.note);
       return {
         ...base,
         stdout: stdout.result(),
@@ -217,24 +257,43 @@ export class DockerSandbox implements Sandbox {
         oomKilled,
         durationMs: performance.now() - started,
         resultFile: resultFile.text,
-        notes: resultFile.note !== undefined ? [resultFile.note] : [],
+        notes,
         containerId: live.id,
         timings,
       };
     } finally {
+      request.signal?.removeEventListener("abort", onAbort);
       if (container !== undefined) {
+        const doomed = container;
         const mark = performance.now();
-        await removeContainer(container, log);
-        timings.removeMs = performance.now() - mark;
+        // Remove after the kill settled (a remove racing a kill in progress can fail); wait for
+        // it within the time left, and let it finish in the background beyond that (close()
+        // waits for it). removeContainer never throws: a cleanup error must not hide the first.
+        const removal = (killed ?? Promise.resolve()).then(() => removeContainer(doomed, log)).then(() => {
+          timings.removeMs = performance.now() - mark;
+        });
+        this.track(removal);
+        await withDeadline(removal, settleBy !== undefined ? remainingMs(settleBy) : REMOVE_WAIT_MS, undefined);
       }
       await rm(resultDir, { recursive: true, force: true }).catch(() => undefined);
       await staged?.dispose().catch(() => undefined);
     }
   }
 
-  async close(): Promise<void> {
-    // one-shot containers are removed by each run; nothing else is held
+  /** Keeps a background removal in view until it ends. */
+  private track(removal: Promise<void>): void {
+    this.removals.add(removal);
+    void removal.finally(() => this.removals.delete(removal));
   }
+
+  /** Waits for the removals still going on in the background. Idempotent. */
+  async close(): Promise<void> {
+    while (this.removals.size > 0) await Promise.all([...this.removals]);
+  }
+}
+
+function remainingMs(until: number): number {
+  return Math.max(0, until - performance.now());
 }
 
 /** Kill outright; a container already gone or stopped is success. */

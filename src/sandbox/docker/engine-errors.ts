@@ -59,7 +59,8 @@ export function toExecutionError(error: unknown, context: string, image?: string
       break;
     case 400:
     case 500:
-      if (/runtime/i.test(message)) {
+      // "Unknown runtime specified runsc"; not "OCI runtime create failed", which is another failure.
+      if (/unknown runtime/i.test(message)) {
         return new ExperimentExecutionError(
           "RUNTIME_UNAVAILABLE",
           `The engine has no such container runtime (${message}): register it in /etc/docker/daemon.json ` +

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { ExperimentExecutionError } from "../../errors.js";
+import { ExperimentExecutionError, messageOf } from "../../errors.js";
 import type { Logger } from "../../logger.js";
 import { HeadTailCapture } from "../output-capture.js";
 import { readResultFile } from "../result-file.js";
@@ -36,7 +36,10 @@ export class SubprocessSandbox implements Sandbox {
     try {
       return await this.runIn(request, resultDir);
     } finally {
-      await rm(resultDir, { recursive: true, force: true });
+      // A cleanup error is logged, never allowed to hide the run's outcome or its first error.
+      await rm(resultDir, { recursive: true, force: true }).catch((error: unknown) => {
+        this.options.logger.warn({ resultDir, err: messageOf(error) }, "could not remove the result folder");
+      });
     }
   }
 
