@@ -15,6 +15,11 @@ describe("judgeOomKill", () => {
     }
   });
 
+  it("infers nothing from 137 when the container was removed behind the runner's back", () => {
+    const verdict = judgeOomKill({ exitCode: 137, engineOomKilled: undefined, containerGone: true, killedByRunner: false });
+    expect(verdict).toEqual({ oomKilled: false, note: "the container was removed by someone else before the run ended" });
+  });
+
   it("never calls the runner's own kill an OOM kill", () => {
     expect(judgeOomKill({ exitCode: 137, engineOomKilled: undefined, killedByRunner: true })).toEqual({ oomKilled: false });
     expect(judgeOomKill({ exitCode: null, engineOomKilled: true, killedByRunner: true })).toEqual({ oomKilled: false });

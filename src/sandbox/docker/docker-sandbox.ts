@@ -14,7 +14,7 @@ import { buildCreateOptions, type DockerLimits } from "./create-options.js";
 import { StreamDemuxer } from "./demux.js";
 import { checkScriptFolder, readableByContainer, stageFolder, type StagedFolder } from "./staging.js";
 import { makeRunTempDir, sweepTempDirs } from "../temp-dirs.js";
-import { isGoneOrBusy, toExecutionError } from "./engine-errors.js";
+import { isGoneOrBusy, statusOf, toExecutionError } from "./engine-errors.js";
 import { judgeOomKill } from "./oom-verdict.js";
 
 export interface DockerSandboxOptions {
@@ -107,8 +107,11 @@ export class DockerSandbox implements Sandbox {
     if (request.signal?.aborted) {
       return { ...base, exitCode: null, timedOut: false, cancelled: true, durationMs: 0, resultFile: null };
     }
+    await checkScriptFolder(dirname(request.scriptPath));
+    const resultDir = await makeRunTempDir("run");
+    const resultPath = join(resultDir, "result.json");
     // Listen for a cancel from now on: one that comes while the container is made or started
-    // must not be lost (the listener of the running phase is attached later).
+    // must not be lost (the running phase's reaction is attached later).
     let cancelRequested = false;
     let onCancelWhileRunning: (() => void) | undefined;
     const onAbort = (): void => {
@@ -116,13 +119,9 @@ export class DockerSandbox implements Sandbox {
       onCancelWhileRunning?.();
     };
     request.signal?.addEventListener("abort", onAbort, { once: true });
-
-    await checkScriptFolder(dirname(request.scriptPath));
-    const resultDir = await makeRunTempDir("run");
-    const resultPath = join(resultDir, "result.json");
     let container: Dockerode.Container | undefined;
     let staged: StagedFolder | undefined;
-    /** Set when the runner kills the container: what is left to do must fit before it. */
+    /** Set when the runner kills the container or gives up on it (cancel): what is left to do must fit before it. */
     let settleBy: number | undefined;
     let killed: Promise<void> | undefined;
     try {
@@ -156,8 +155,11 @@ export class DockerSandbox implements Sandbox {
       timings.createMs = performance.now() - mark;
       const live = container;
       const clog = log.child({ containerId: live.id.slice(0, 12) });
-      const cancelledBeforeStart = { ...base, exitCode: null, timedOut: false, cancelled: true, resultFile: null, containerId: live.id, timings };
-      if (cancelRequested) return { ...cancelledBeforeStart, durationMs: performance.now() - started };
+      const cancelledBeforeStart = (): SandboxOutcome => {
+        settleBy = performance.now() + SETTLE_AFTER_KILL_MS;
+        return { ...base, exitCode: null, timedOut: false, cancelled: true, resultFile: null, containerId: live.id, timings, durationMs: performance.now() - started };
+      };
+      if (cancelRequested) return cancelledBeforeStart();
 
       let stream: NodeJS.ReadableStream & { destroy?: () => void };
       try {
@@ -178,7 +180,7 @@ export class DockerSandbox implements Sandbox {
 
       if (cancelRequested) {
         stream.destroy?.();
-        return { ...cancelledBeforeStart, durationMs: performance.now() - started };
+        return cancelledBeforeStart();
       }
       mark = performance.now();
       try {
@@ -236,12 +238,17 @@ export class DockerSandbox implements Sandbox {
       let oomKilled = false;
       if (exitCode !== 0 && settleBy === undefined) {
         let engineOomKilled: boolean | undefined;
+        let containerGone = false;
         try {
-          engineOomKilled = (await live.inspect()).State.OOMKilled === true;
+          const state = (await live.inspect()).State;
+          engineOomKilled = state.OOMKilled === true;
+          // `docker rm -f` marks the container "removing" before it kills it.
+          containerGone = state.Status === "removing" || state.Dead === true;
         } catch (error) {
+          containerGone = statusOf(error) === 404;
           clog.debug({ err: messageOf(error) }, "inspect after exit failed");
         }
-        const verdict = judgeOomKill({ exitCode, engineOomKilled, killedByRunner: false });
+        const verdict = judgeOomKill({ exitCode, engineOomKilled, containerGone, killedByRunner: false });
         oomKilled = verdict.oomKilled;
         if (verdict.note !== undefined) notes.push(verdict.note);
       }

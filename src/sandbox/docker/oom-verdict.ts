@@ -5,6 +5,8 @@ export interface OomEvidence {
   exitCode: number | null;
   /** The engine's State.OOMKilled; undefined when the container could not be inspected. */
   engineOomKilled: boolean | undefined;
+  /** The container was gone or being removed when the run ended (someone else's `docker rm -f`). */
+  containerGone?: boolean;
   /** The runner itself killed the container (deadline or cancel). */
   killedByRunner: boolean;
 }
@@ -24,6 +26,10 @@ export interface OomVerdict {
 export function judgeOomKill(evidence: OomEvidence): OomVerdict {
   if (evidence.killedByRunner) return { oomKilled: false };
   if (evidence.engineOomKilled === true) return { oomKilled: true };
+  if (evidence.containerGone === true) {
+    // `docker rm -f` also ends a container with SIGKILL: no inference from 137 then.
+    return { oomKilled: false, note: "the container was removed by someone else before the run ended" };
+  }
   if (evidence.exitCode === SIGKILL_EXIT_CODE) {
     return {
       oomKilled: true,
