@@ -41,6 +41,12 @@ demo: image
 test: image host-python
 	EXPERIMENT_TEST_PYTHON="$$(scripts/ensure-host-python.sh)" npx vitest run
 
+# The hostile-script suite alone, then its table (case, isolation, outcome, wall time, figure),
+# also written to bench-results/security.md.
+security: image host-python
+	EXPERIMENT_TEST_PYTHON="$$(scripts/ensure-host-python.sh)" npx vitest run test/integration/hostile.test.ts \
+	  --reporter=default --reporter=./test/support/security-table-reporter.ts
+
 test-unit: deps
 	npx vitest run test/unit
 
