@@ -220,9 +220,13 @@ describe.each(["docker", "subprocess"] as const)("%s isolation: what both get", 
       isolation,
       outcome: result.metrics.fake_secret_visible === 0 ? "FAKE_SECRET_TOKEN not visible" : "FAKE_SECRET_TOKEN VISIBLE",
       wallMs,
-      figure: `${result.metrics.variables} variables, ${result.metrics.suspicious_variables} secret-like`,
+      figure:
+        `${result.metrics.variables} variables, ${result.metrics.suspicious_variables} secret-like; ` +
+        `parent's /proc environ ${result.metrics.parent_environ_readable === 1 ? (isolation === "docker" ? "is the container's own" : "READABLE (the runner's start-up environment)") : "not readable"}`,
     });
     expect(result.metrics).toMatchObject({ fake_secret_visible: 0, suspicious_variables: 0 });
+    // Subprocess isolation cannot hide the runner's start-up environment (README); docker can.
+    if (isolation === "docker") expect(result.metrics.fake_secret_in_parent_environ).toBe(0);
     expect(result.stdoutTail).not.toContain(FAKE_SECRET);
   });
 
