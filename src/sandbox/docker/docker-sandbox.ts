@@ -119,7 +119,7 @@ export class DockerSandbox implements Sandbox {
       onCancelWhileRunning?.();
     };
     request.signal?.addEventListener("abort", onAbort, { once: true });
-    if (request.signal?.aborted) cancelRequested = true; // it came during mkdtemp
+    if (request.signal?.aborted) cancelRequested = true; // it came during the checks above
     let container: Dockerode.Container | undefined;
     let staged: StagedFolder | undefined;
     /** Set when the runner kills the container or gives up on it (cancel): what is left to do must fit before it. */
