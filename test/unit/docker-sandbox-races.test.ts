@@ -35,6 +35,21 @@ describe("DockerSandbox against a fake engine", () => {
     expect(engine.calls).toEqual(["create", "remove"]);
   });
 
+  it("answers a cancel in time when the engine is slow to create, and removes the container later", async () => {
+    const controller = new AbortController();
+    const engine = new FakeEngine({ beforeCreate: () => new Promise((resolve) => setTimeout(resolve, 2500)), exitAfterMs: "never" });
+    const sandbox = sandboxOn(engine);
+    setTimeout(() => controller.abort(), 50);
+    const started = performance.now();
+    const outcome = await sandbox.run({ scriptPath, timeoutMs: 30_000, signal: controller.signal });
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(outcome.cancelled).toBe(true);
+    expect(outcome.notes.join(" ")).toContain("in the background");
+    await sandbox.close();
+    expect(engine.calls).toEqual(["create", "remove"]);
+    expect(engine.removed).toHaveLength(1);
+  });
+
   it("returns soon after the deadline when the engine takes long to carry out the kill, and close() waits for the removal", async () => {
     const engine = new FakeEngine({ exitAfterMs: "never", killTakesMs: 2500 });
     const sandbox = sandboxOn(engine);

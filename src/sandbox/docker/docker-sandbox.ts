@@ -37,6 +37,8 @@ export interface ImageFacts {
  * that it comes within 2 s of the deadline. What is left goes on in the background.
  */
 const SETTLE_AFTER_KILL_MS = 1200;
+/** A cancel is answered within this, whatever the engine does (a little more than the above). */
+const CANCEL_ANSWER_MS = SETTLE_AFTER_KILL_MS + 300;
 /** After the script exited on its own: the time for the output stream to end. */
 const STREAM_END_MS = 2000;
 /** After the script exited on its own: the time to wait for the remove before it goes on in the background. */
@@ -50,8 +52,8 @@ const REMOVE_WAIT_MS = 5000;
 export class DockerSandbox implements Sandbox {
   readonly isolation = "docker" as const;
   private readyPromise: Promise<ImageFacts> | undefined;
-  /** Removals still going on (a slow kill); close() waits for them. */
-  private readonly removals = new Set<Promise<void>>();
+  /** Work still going on in the background (a slow kill's removal, a cancelled run); close() waits for it. */
+  private readonly background = new Set<Promise<void>>();
 
   constructor(private readonly options: DockerSandboxOptions) {}
 
@@ -87,8 +89,39 @@ export class DockerSandbox implements Sandbox {
     return { id: info.Id, versions: parseVersionsLabel(info.Config?.Labels?.[LABELS.versions]) };
   }
 
+  /**
+   * Runs one container. A cancel is answered within CANCEL_ANSWER_MS even when the engine is
+   * slow to create or start the container: the run then goes on in the background (it sees the
+   * cancel at its next step, kills and removes its container) and close() waits for it.
+   */
   async run(request: SandboxRunRequest): Promise<SandboxOutcome> {
     const image = await this.ready();
+    const running = this.runContainer(request, image);
+    const { signal } = request;
+    if (signal === undefined) return running;
+    this.track(running.then(
+      () => undefined,
+      () => undefined,
+    ));
+    const started = performance.now();
+    return new Promise<SandboxOutcome>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const onAbort = (): void => {
+        timer = setTimeout(() => {
+          this.options.logger.warn({ scriptPath: request.scriptPath }, "the engine did not answer a cancel in time; the container goes in the background");
+          resolve(abandonedOutcome(image, performance.now() - started));
+        }, CANCEL_ANSWER_MS);
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      if (signal.aborted) onAbort();
+      void running.then(resolve, reject).finally(() => {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", onAbort);
+      });
+    });
+  }
+
+  private async runContainer(request: SandboxRunRequest, image: ImageFacts): Promise<SandboxOutcome> {
     const { docker, limits, logger, maxOutputBytes } = this.options;
     const runId = randomUUID();
     const log = logger.child({ runId, isolation: "docker" });
@@ -288,16 +321,34 @@ export class DockerSandbox implements Sandbox {
     }
   }
 
-  /** Keeps a background removal in view until it ends. */
-  private track(removal: Promise<void>): void {
-    this.removals.add(removal);
-    void removal.finally(() => this.removals.delete(removal));
+  /** Keeps background work (a removal, a cancelled run) in view until it ends; it never rejects. */
+  private track(work: Promise<void>): void {
+    this.background.add(work);
+    void work.finally(() => this.background.delete(work));
   }
 
-  /** Waits for the removals still going on in the background. Idempotent. */
+  /** Waits for the removals and cancelled runs still going on in the background. Idempotent. */
   async close(): Promise<void> {
-    while (this.removals.size > 0) await Promise.all([...this.removals]);
+    while (this.background.size > 0) await Promise.all([...this.background]);
   }
+}
+
+/** The answer to a cancel the engine was too slow to carry out in time. */
+function abandonedOutcome(image: ImageFacts, durationMs: number): SandboxOutcome {
+  const empty = new HeadTailCapture(16).result();
+  return {
+    stdout: empty,
+    stderr: empty,
+    exitCode: null,
+    timedOut: false,
+    oomKilled: false,
+    cancelled: true,
+    durationMs,
+    resultFile: null,
+    notes: [`the engine had not carried out the cancel after ${CANCEL_ANSWER_MS} ms; the container is killed and removed in the background`],
+    imageId: image.id,
+    versions: image.versions,
+  };
 }
 
 function remainingMs(until: number): number {
