@@ -290,6 +290,7 @@ describe.each(["docker", "subprocess"] as const)("%s isolation: what both get", 
   });
 
   it("runner RSS while a script prints 1 GiB (measured in a child process)", async ({ task }) => {
+    await compileOnce();
     const started = performance.now();
     const report = await runChild({ scriptPath: `${HOSTILE}spam_1gib.py`, warmUpScript: `${SCRIPTS}example_success.py`, options: { isolation, pythonExecutable: testPython(), timeout: 120 } });
     const wallMs = performance.now() - started;
@@ -304,6 +305,8 @@ describe.each(["docker", "subprocess"] as const)("%s isolation: what both get", 
     expect(done.success).toBe(true);
     expect(done.outputTruncated.stdout).toBe(true);
     expect(done.peakRssBytes).toBeLessThan(200e6);
+    // Bounded, not proportional to the output: the capture buffers and V8's uncollected socket chunks.
+    expect(done.peakRssBytes - done.baselineRssBytes).toBeLessThan(120e6);
   });
 });
 
@@ -461,7 +464,7 @@ describe("leftovers", () => {
   it("a runner SIGKILLed mid-run: its container ends itself at its own deadline, and `cleanup` removes it", async ({ task }) => {
     const runnerTimeoutS = 2;
     const started = performance.now();
-    const child = spawnChild({ scriptPath: `${SCRIPTS}sleep_forever.py`, options: { isolation: "docker", timeout: runnerTimeoutS } });
+    const child = await spawnChild({ scriptPath: `${SCRIPTS}sleep_forever.py`, options: { isolation: "docker", timeout: runnerTimeoutS } });
     const childPid = child.pid!;
     const ofChild = async (): Promise<{ Id: string; State: string; Status: string }[]> =>
       docker.listContainers({ all: true, filters: JSON.stringify({ label: [`${LABELS.ownerPid}=${childPid}`] }) });
@@ -488,7 +491,7 @@ describe("leftovers", () => {
     const ownDeadlineHit = Math.abs(stop.at - ownDeadline) < 1500;
     const exitedOnItsOwn = ownDeadlineHit ? `ended itself at its own deadline (exit ${stop.exit})` : `removed by another runner's sweep (exit ${stop.exit})`;
     const endedAfterKillMs = stop.at - killedAt;
-    const cleanup = execFileSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", "cleanup", "--json"], { cwd: REPO_ROOT, encoding: "utf8" });
+    const cleanup = execFileSync(process.execPath, [`${COMPILED}/cli/main.js`, "cleanup", "--json"], { cwd: REPO_ROOT, encoding: "utf8" });
     const removed = (JSON.parse(cleanup) as { removed: { id: string; reason: string }[] }).removed;
     const left = await ofChild();
     recordRow(task, {
@@ -516,16 +519,32 @@ interface ChildRequest {
   warmUpScript?: string;
 }
 
-function spawnChild(request: ChildRequest): ReturnType<typeof spawn> {
-  return spawn(process.execPath, ["--import", "tsx", "test/support/runner-child.ts", JSON.stringify(request)], {
+/** The library compiled as shipped, for processes of their own (inside the repo, so node_modules resolves). */
+const COMPILED = `${REPO_ROOT}.cache/hostile-suite-dist`;
+let compiled: Promise<void> | undefined;
+function compileOnce(): Promise<void> {
+  compiled ??= new Promise<void>((resolve, reject) => {
+    const tsc = spawn(process.execPath, [`${REPO_ROOT}node_modules/typescript/bin/tsc`, "-p", "tsconfig.build.json", "--outDir", COMPILED, "--declaration", "false", "--sourceMap", "false"], {
+      cwd: REPO_ROOT,
+      stdio: ["ignore", "inherit", "inherit"],
+    });
+    tsc.once("error", reject);
+    tsc.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`tsc exited with ${code}`))));
+  });
+  return compiled;
+}
+
+async function spawnChild(request: ChildRequest): Promise<ReturnType<typeof spawn>> {
+  await compileOnce();
+  return spawn(process.execPath, ["test/support/runner-child.mjs", COMPILED, JSON.stringify(request)], {
     cwd: REPO_ROOT,
     stdio: ["ignore", "pipe", "inherit"],
   });
 }
 
-/** Runs test/support/runner-child.ts to its end; its JSON lines by event. */
+/** Runs test/support/runner-child.mjs to its end; its JSON lines by event. */
 async function runChild(request: ChildRequest): Promise<Record<string, unknown>> {
-  const child = spawnChild(request);
+  const child = await spawnChild(request);
   const events: Record<string, unknown> = {};
   const lines = createInterface({ input: child.stdout! });
   lines.on("line", (line) => {
