@@ -58,4 +58,4 @@ cleanup: build
 	$(CLI) cleanup
 
 clean:
-	rm -rf dist out bench-results
+	rm -rf dist out bench-results .cache/hostile-suite-dist
