@@ -99,10 +99,8 @@ export class DockerSandbox implements Sandbox {
     const running = this.runContainer(request, image);
     const { signal } = request;
     if (signal === undefined) return running;
-    this.track(running.then(
-      () => undefined,
-      () => undefined,
-    ));
+    // The run may be answered early (a cancel the engine is slow to carry out): keep it in view.
+    this.track(running.then(() => undefined, () => undefined));
     const started = performance.now();
     return new Promise<SandboxOutcome>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
@@ -321,13 +319,13 @@ export class DockerSandbox implements Sandbox {
     }
   }
 
-  /** Keeps background work (a removal, a cancelled run) in view until it ends; it never rejects. */
+  /** Keeps background work (a removal, a run answered early) in view until it ends; it never rejects. */
   private track(work: Promise<void>): void {
     this.background.add(work);
     void work.finally(() => this.background.delete(work));
   }
 
-  /** Waits for the removals and cancelled runs still going on in the background. Idempotent. */
+  /** Waits for the removals and runs still going on in the background. Idempotent. */
   async close(): Promise<void> {
     while (this.background.size > 0) await Promise.all([...this.background]);
   }
