@@ -1,6 +1,6 @@
 import { GenericContainer, type StartedTestContainer } from "testcontainers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEFAULT_IMAGE, LABELS } from "../../src/config.js";
+import { ExperimentDefaults, LABELS } from "../../src/config.js";
 import { imageStatus } from "../../src/sandbox/docker/image-builder.js";
 import { docker } from "../support/env.js";
 
@@ -10,7 +10,7 @@ describe("the runtime image", () => {
   let container: StartedTestContainer;
 
   beforeAll(async () => {
-    container = await new GenericContainer(DEFAULT_IMAGE)
+    container = await new GenericContainer(new ExperimentDefaults().image)
       .withCommand(["sleep", "600"])
       .withNetworkMode("none")
       .withLabels({ [LABELS.project]: "1", [LABELS.ownerPid]: String(process.pid), [LABELS.deadline]: String(Date.now() + 600_000) })

@@ -7,7 +7,7 @@ import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import type Dockerode from "dockerode";
 import { pack } from "tar-stream";
-import { DEFAULT_IMAGE, LABELS } from "../../config.js";
+import { ExperimentDefaults, LABELS } from "../../config.js";
 import { ExperimentExecutionError, messageOf } from "../../errors.js";
 import { StreamDemuxer } from "./demux.js";
 import { parseVersionsLabel } from "./docker-sandbox.js";
@@ -79,7 +79,7 @@ async function inspectOrNull(docker: Dockerode, name: string): Promise<Dockerode
 }
 
 export async function imageStatus(options: ImageBuildOptions): Promise<ImageStatus> {
-  const image = options.image ?? DEFAULT_IMAGE;
+  const image = options.image ?? new ExperimentDefaults().image;
   const dir = options.definitionDir ?? IMAGE_DEFINITION_DIR;
   const base = options.base ?? (await offlineBaseTag(dir));
   const hash = await definitionHash(dir, base);
@@ -111,7 +111,7 @@ export async function buildImage(options: ImageBuildOptions): Promise<ImageBuild
   const started = performance.now();
   const { docker } = options;
   const say = options.onProgress ?? (() => undefined);
-  const image = options.image ?? DEFAULT_IMAGE;
+  const image = options.image ?? new ExperimentDefaults().image;
   const dir = options.definitionDir ?? IMAGE_DEFINITION_DIR;
   const base = options.base ?? (await offlineBaseTag(dir));
   const status = await imageStatus({ ...options, image, base, definitionDir: dir });
