@@ -22,6 +22,7 @@ export const RUNNER_FLAGS = {
   "max-output-bytes": { type: "string" },
   runtime: { type: "string" },
   network: { type: "string" },
+  pool: { type: "string" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const satisfies Options;
@@ -37,6 +38,8 @@ export const RUNNER_FLAGS_HELP = `Runner options:
   --max-output-bytes <n>          per stream; default: EXPERIMENT_MAX_OUTPUT_BYTES or 8388608
   --runtime <name>                e.g. runsc (gVisor); default: EXPERIMENT_RUNTIME or the engine's
   --network <mode>                default: none
+  --pool <n>                      docker: keep n warm containers ready (stack imported, one run
+                                  each); pays off when one process runs many scripts; default 0 (off)
   --json                          print exactly one JSON document on stdout`;
 
 type Parsed<T extends Options> = ReturnType<typeof parseArgs<{ args: string[]; options: T; allowPositionals: boolean; strict: true }>>;
@@ -79,6 +82,13 @@ export function runnerOptionsFromFlags(values: Record<string, unknown>): Experim
   if (maxOutput !== undefined) options.maxOutputBytes = Math.round(maxOutput);
   if (typeof values.runtime === "string") options.runtime = values.runtime;
   if (typeof values.network === "string") options.network = values.network;
+  if (values.pool !== undefined) {
+    const size = Number(values.pool);
+    if (typeof values.pool !== "string" || values.pool.trim() === "" || !Number.isInteger(size) || size < 0) {
+      throw new UsageError(`--pool must be a whole number of containers (0 for none), got ${JSON.stringify(values.pool)}`);
+    }
+    options.pool = { size };
+  }
   return options;
 }
 

@@ -106,7 +106,19 @@ export class ExperimentRunner {
       maxOutputBytes: options.maxOutputBytes,
       logger,
       sweepOnStart: options.sweepOnStart,
+      pool:
+        options.pool !== null
+          ? { size: options.pool.size, maxIdleMs: options.pool.maxIdleMs, maxRunMs: Math.round(options.timeoutSeconds * 1000), env: options.env }
+          : null,
     });
+  }
+
+  /**
+   * Gets ready ahead of the first run: checks the engine and the image and, with a warm pool,
+   * resolves once the pool is full. Optional: runs work without it (the first may then wait).
+   */
+  async warmUp(): Promise<void> {
+    await this.sandbox.warmUp?.();
   }
 
   /** Runs a script and returns its ExperimentResult (never throws for what the script does). */
@@ -214,7 +226,7 @@ export class ExperimentRunner {
     return { scriptPath, timeoutSeconds, outcome };
   }
 
-  /** Releases what the backend holds. Idempotent. */
+  /** Releases what the backend holds (drains a warm pool). Idempotent. */
   async close(): Promise<void> {
     await this.sandbox.close();
   }

@@ -13,6 +13,9 @@ import { formatZodError, IsolationSchema } from "../schemas.js";
 import { CONTAINER_USER, type DockerLimits } from "../sandbox/docker/create-options.js";
 
 const positive = z.number().positive().finite();
+/** A warm container holds the imported stack (about 130 MB): a pool is a few of them, not many. */
+export const MAX_POOL_SIZE = 16;
+export const DEFAULT_POOL_MAX_IDLE_SECONDS = 300;
 const positiveInt = z.number().int().positive();
 
 /** Options of `new ExperimentRunner(...)`, validated once here. Unknown keys are rejected. */
@@ -43,6 +46,18 @@ export const ExperimentRunnerOptionsSchema = z.strictObject({
   env: z.record(z.string(), z.string()).optional(),
   /** Remove leftovers of dead runners before the first docker run. */
   sweepOnStart: z.boolean().optional(),
+  /**
+   * Docker isolation, opt-in: keep `size` single-use containers started ahead of time with the
+   * stack imported; a run takes one and it is destroyed after that run. Default: no pool.
+   */
+  pool: z
+    .strictObject({
+      /** Warm containers kept ready; 0 turns the pool off. */
+      size: z.number().int().nonnegative().max(MAX_POOL_SIZE),
+      /** Seconds a warm container waits for a script before it is replaced; default 300. */
+      maxIdleSeconds: positive.min(5).optional(),
+    })
+    .optional(),
 });
 export type ExperimentRunnerOptions = z.input<typeof ExperimentRunnerOptionsSchema>;
 
@@ -55,6 +70,8 @@ export interface ResolvedRunnerOptions {
   env: Record<string, string>;
   sweepOnStart: boolean;
   docker: DockerLimits;
+  /** The warm pool, or null when off. */
+  pool: { size: number; maxIdleMs: number } | null;
 }
 
 /** Options, then environment, then DEFAULT_* constants. Throws INVALID_OPTIONS with every problem named. */
@@ -70,10 +87,15 @@ export function resolveRunnerOptions(input: unknown, env: NodeJS.ProcessEnv = pr
     throw new ExperimentExecutionError("INVALID_OPTIONS", (error as Error).message, { cause: error });
   }
   const options = parsed.data;
+  const isolation = options.isolation ?? defaults.isolation;
+  const poolSize = options.pool?.size ?? 0;
+  if (poolSize > 0 && isolation !== "docker") {
+    throw new ExperimentExecutionError("INVALID_OPTIONS", `Invalid ExperimentRunner options: pool: a warm pool needs docker isolation, not ${isolation}`);
+  }
   return {
     timeoutSeconds: options.timeout ?? defaults.experimentTimeout,
     pythonExecutable: options.pythonExecutable ?? defaults.pythonExecutable,
-    isolation: options.isolation ?? defaults.isolation,
+    isolation,
     maxOutputBytes: options.maxOutputBytes ?? defaults.maxOutputBytes,
     killGraceMs: options.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
     env: options.env ?? {},
@@ -91,5 +113,6 @@ export function resolveRunnerOptions(input: unknown, env: NodeJS.ProcessEnv = pr
       runtime: options.runtime ?? defaults.runtime,
       user: CONTAINER_USER,
     },
+    pool: poolSize > 0 ? { size: poolSize, maxIdleMs: (options.pool?.maxIdleSeconds ?? DEFAULT_POOL_MAX_IDLE_SECONDS) * 1000 } : null,
   };
 }

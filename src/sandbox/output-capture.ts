@@ -15,7 +15,7 @@ export const TRUNCATION_MARKER = (dropped: number): string =>
  * Keeps the first and the last bytes of a stream within a fixed budget, whatever the
  * script prints: memory stays bounded with or without newlines. The tail matters most
  * (the result is usually printed last), so it gets three quarters of the budget.
- * Memory is allocated once, up front.
+ * Memory is allocated once, up front, and not zero-filled (only bytes written are ever read).
  */
 export class HeadTailCapture {
   private readonly head: Buffer;
@@ -29,8 +29,8 @@ export class HeadTailCapture {
   constructor(maxBytes: number) {
     if (!Number.isFinite(maxBytes) || maxBytes < 16) throw new RangeError("maxBytes must be at least 16");
     const headLimit = Math.floor(maxBytes / 4);
-    this.head = Buffer.alloc(headLimit);
-    this.ring = Buffer.alloc(maxBytes - headLimit);
+    this.head = Buffer.allocUnsafeSlow(headLimit);
+    this.ring = Buffer.allocUnsafeSlow(maxBytes - headLimit);
   }
 
   get totalBytes(): number {

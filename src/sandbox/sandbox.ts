@@ -38,8 +38,11 @@ export interface SandboxOutcome {
   containerId?: string;
   /** Library versions the backend knows about (e.g. from image labels). */
   versions?: Record<string, string>;
-  /** Phase durations (create, start, run, logs, remove) for benchmarks. */
+  /** Phase durations for benchmarks: createMs, startMs, runMs, logsMs, removeMs (cold docker);
+   * acquireMs, stageMs, runMs, logsMs, removeMs (warm pool). */
   timings?: Record<string, number>;
+  /** The run used a warm-pool container. */
+  pooled?: boolean;
 }
 
 export interface SandboxLimits {
@@ -51,6 +54,8 @@ export interface Sandbox {
   /** Facts shown in messages, e.g. the memory limit in an OOM message. */
   readonly limits: SandboxLimits | null;
   run(request: SandboxRunRequest): Promise<SandboxOutcome>;
+  /** Optional: get ready ahead of the first run (check the image, fill a warm pool). */
+  warmUp?(): Promise<void>;
   /** Idempotent. */
   close(): Promise<void>;
 }

@@ -12,9 +12,17 @@ The runner starts this in a single-use container (stdin open, stdout and stderr 
    kills the child's process group at timeoutSeconds, and exits with the child's exit status
    (128+N when the child was killed by signal N).
 
+The child ends as the interpreter would (non-daemon threads joined, atexit handlers run, the
+script's objects collected, stdout and stderr flushed) but skips tearing down the imported
+libraries' modules, which takes longer than a small experiment (Python does not promise to
+finalize objects still alive at exit anyway).
+
 The container is destroyed after that one run, so nothing is ever shared between runs.
 Only the parent writes the two marker lines, and it writes each before any script code exists.
 """
+import atexit
+import ctypes
+import gc
 import json
 import os
 import select
@@ -58,6 +66,9 @@ def preload() -> None:
         warnings.simplefilter("ignore")
         for name in PRELOAD:
             importlib.import_module(name)
+    # What exists now lives as long as the process: keep it out of the child's collections.
+    gc.collect()
+    gc.freeze()
 
 
 def read_request(idle_seconds: float) -> "dict | None":
@@ -113,7 +124,7 @@ def excepthook_for(script: str):
 
 
 def run_child(script: str, args: list, cwd: str) -> None:
-    """In the forked child: become `python3 script args`. Returns when the script returns."""
+    """In the forked child: become `python3 script args`, then exit with its exit code."""
     import runpy
 
     os.setpgid(0, 0)
@@ -126,9 +137,56 @@ def run_child(script: str, args: list, cwd: str) -> None:
     sys.argv = [script, *args]
     sys.path[0] = os.path.dirname(script)
     sys.excepthook = excepthook_for(script)
-    # Whatever the script raises (SystemExit included) reaches the interpreter's top level,
-    # which ends this process exactly as it ends `python3 script`.
-    runpy.run_path(script, run_name="__main__")
+    code = 0
+    try:
+        runpy.run_path(script, run_name="__main__")
+    except SystemExit as exit_:
+        code = system_exit_code(exit_.code)
+    except BaseException:
+        kind, value, tb = sys.exc_info()
+        try:
+            sys.excepthook(kind, value, tb)
+        except BaseException:
+            sys.__excepthook__(kind, value, tb)
+        del kind, value, tb
+        code = 1
+    finish(code)
+
+
+def system_exit_code(code: object) -> int:
+    """The exit code Python gives SystemExit(code)."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code if -(2**31) <= code < 2**31 else -1
+    try:
+        sys.stderr.write(f"{code}\n")
+    except Exception:
+        pass
+    return 1
+
+
+def finish(code: int) -> None:
+    """End the child as Py_FinalizeEx begins: threads, atexit, the script's objects, flushes."""
+    try:
+        threading = sys.modules.get("threading")
+        if threading is not None:
+            threading._shutdown()
+        atexit._run_exitfuncs()
+        gc.collect()
+    except BaseException:
+        pass
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            if code == 0:
+                code = 120  # what Python exits with when it cannot flush stdout
+    try:
+        ctypes.CDLL(None).fflush(None)  # C-level stdio of extensions, as exit() would
+    except Exception:
+        pass
+    os._exit(code)
 
 
 def wait_for(pid: int, timeout: float) -> int:
@@ -179,7 +237,7 @@ def main() -> None:
     pid = os.fork()
     if pid == 0:
         run_child(script, args, cwd)
-        return
+        os._exit(1)  # not reached: run_child exits
     os._exit(wait_for(pid, timeout))
 
 

@@ -13,6 +13,8 @@ export const CONTAINER_USER = "10001:10001";
  * signal, stop or ptrace processes of another user, so it cannot disarm its own deadline.
  */
 export const ENFORCER_USER = "0:0";
+/** The warm-pool worker shipped in the image (images/python-sklearn/sandbox/pool_worker.py). */
+export const POOL_WORKER_PATH = "/opt/sandbox/pool_worker.py";
 
 /** Hardening and limits of docker isolation; every field overridable (README lists defaults). */
 export interface DockerLimits {
@@ -123,10 +125,13 @@ export function hardenedHostConfig(limits: DockerLimits): NonNullable<ContainerC
  * Create options of a one-shot container (pure). The script runs under timeout(1), so the
  * container ends itself a few seconds after the deadline even if the runner died.
  */
-export function buildCreateOptions(limits: DockerLimits, run: ContainerRun): ContainerCreateOptions {
+export function buildCreateOptions(
+  limits: DockerLimits,
+  run: ContainerRun,
+  hostConfig: NonNullable<ContainerCreateOptions["HostConfig"]> = hardenedHostConfig(limits),
+): ContainerCreateOptions {
   const containerDeadlineSeconds = Math.ceil(run.timeoutMs / 1000) + CONTAINER_DEADLINE_SLACK_SECONDS;
   const deadlineMs = run.now + containerDeadlineSeconds * 1000;
-  const hostConfig = hardenedHostConfig(limits);
   return {
     Image: limits.image,
     Cmd: [
@@ -153,6 +158,82 @@ export function buildCreateOptions(limits: DockerLimits, run: ContainerRun): Con
       Mounts: [
         { Type: "bind", Source: run.workDir, Target: CONTAINER_WORKDIR, ReadOnly: true },
         { Type: "bind", Source: run.resultFile, Target: CONTAINER_RESULT_PATH, ReadOnly: false },
+      ],
+    },
+  };
+}
+
+export interface PoolContainerSpec {
+  /** Run id label of the container (one per pooled container). */
+  runId: string;
+  /** Host folder, empty until a run stages its script folder into it; mounted read-only at /work. */
+  stagingDir: string;
+  /** Host file bind-mounted writable as the result file. */
+  resultFile: string;
+  /** The worker waits this long for its script, then exits without running anything. */
+  idleMs: number;
+  /** The longest run this container accepts (the runner refuses longer ones to the pool). */
+  maxRunMs: number;
+  env: Record<string, string>;
+  ownerPid: number;
+  ownerHost: string;
+  now: number;
+}
+
+/** Seconds a pooled container may live at most: idle wait, then the longest run, plus slack. */
+export function poolContainerLifetimeSeconds(spec: Pick<PoolContainerSpec, "idleMs" | "maxRunMs">): number {
+  return Math.ceil(spec.idleMs / 1000) + Math.ceil(spec.maxRunMs / 1000) + CONTAINER_DEADLINE_SLACK_SECONDS;
+}
+
+/** The deadline a pooled run hands the worker: the run's own, plus the same slack as a cold container's. */
+export function poolRunDeadlineSeconds(timeoutMs: number): number {
+  return Math.ceil(timeoutMs / 1000) + CONTAINER_DEADLINE_SLACK_SECONDS;
+}
+
+/**
+ * Create options of a warm-pool container (pure): the same limits, hardening, environment and
+ * labels as a cold container (plus the pool label), the pool worker as its command under
+ * timeout(1) for its whole lifetime, and stdin open for the one request it will get. Its
+ * deadline label covers the idle wait and the longest run, so a sweep never takes a live one.
+ * Like a cold container's enforcer, the worker runs as root (with only SETUID and SETGID) and
+ * the script's process drops to the script's user with no capabilities before the script
+ * exists, so a script cannot signal or stop the worker that enforces its deadline.
+ */
+export function buildPoolCreateOptions(
+  limits: DockerLimits,
+  spec: PoolContainerSpec,
+  hostConfig: NonNullable<ContainerCreateOptions["HostConfig"]> = hardenedHostConfig(limits),
+): ContainerCreateOptions {
+  const lifetimeSeconds = poolContainerLifetimeSeconds(spec);
+  return {
+    Image: limits.image,
+    Cmd: [
+      "timeout",
+      "--signal=KILL",
+      String(lifetimeSeconds),
+      "python3",
+      POOL_WORKER_PATH,
+      "--idle-seconds",
+      String(Math.max(1, Math.round(spec.idleMs / 1000))),
+      "--user",
+      limits.user,
+    ],
+    WorkingDir: CONTAINER_WORKDIR,
+    User: ENFORCER_USER,
+    Env: containerEnvironment(limits, spec.env),
+    Labels: { ...containerLabels(spec, spec.now + lifetimeSeconds * 1000), [LABELS.pool]: "1" },
+    Tty: false,
+    OpenStdin: true,
+    StdinOnce: true,
+    AttachStdin: true,
+    AttachStdout: true,
+    AttachStderr: true,
+    NetworkDisabled: limits.network === "none",
+    HostConfig: {
+      ...hostConfig,
+      Mounts: [
+        { Type: "bind", Source: spec.stagingDir, Target: CONTAINER_WORKDIR, ReadOnly: true },
+        { Type: "bind", Source: spec.resultFile, Target: CONTAINER_RESULT_PATH, ReadOnly: false },
       ],
     },
   };

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { chmod, rm, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { basename, dirname, join } from "node:path";
+import type { ContainerCreateOptions } from "dockerode";
 import type Dockerode from "dockerode";
 import { LABELS } from "../../config.js";
 import { messageOf } from "../../errors.js";
@@ -10,12 +11,17 @@ import { HeadTailCapture } from "../output-capture.js";
 import { readResultFile } from "../result-file.js";
 import type { Sandbox, SandboxOutcome, SandboxRunRequest } from "../sandbox.js";
 import { sweepLeftovers } from "./cleanup.js";
-import { buildCreateOptions, type DockerLimits } from "./create-options.js";
+import { buildCreateOptions, hardenedHostConfig, type DockerLimits } from "./create-options.js";
 import { StreamDemuxer } from "./demux.js";
 import { checkScriptFolder, readableByContainer, stageFolder, type StagedFolder } from "./staging.js";
 import { makeRunTempDir, sweepTempDirs } from "../temp-dirs.js";
 import { isGoneOrBusy, statusOf, toExecutionError } from "./engine-errors.js";
 import { judgeOomKill } from "./oom-verdict.js";
+import { PooledContainer } from "./pooled-container.js";
+import { runPooled, type DockerPoolOptions } from "./pooled-run.js";
+import { WarmPool } from "./warm-pool.js";
+
+export type { DockerPoolOptions } from "./pooled-run.js";
 
 export interface DockerSandboxOptions {
   docker: Dockerode;
@@ -24,6 +30,8 @@ export interface DockerSandboxOptions {
   logger: Logger;
   /** Remove leftovers of dead runners before the first run (default true). */
   sweepOnStart: boolean;
+  /** Keep warm containers ready (opt-in); null or absent: every run is cold. */
+  pool?: DockerPoolOptions | null;
 }
 
 export interface ImageFacts {
@@ -43,19 +51,51 @@ const CANCEL_ANSWER_MS = SETTLE_AFTER_KILL_MS + 300;
 const STREAM_END_MS = 2000;
 /** After the script exited on its own: the time to wait for the remove before it goes on in the background. */
 const REMOVE_WAIT_MS = 5000;
+/** How long a pool worker may take to import the stack and say it is ready. */
+const POOL_READY_TIMEOUT_MS = 120_000;
 
 /**
  * One ephemeral container per run: create, attach, start, wait with the deadline, kill at
  * the deadline, always remove. Output is read live from the attach stream (the engine keeps
- * no log file: log driver "none"), bounded head+tail.
+ * no log file: log driver "none"), bounded head+tail. With a warm pool (opt-in), a run takes
+ * a single-use container started ahead of time with the stack imported (same limits,
+ * hardening and semantics; see pooled-run.ts), and the pool starts its replacement.
  */
 export class DockerSandbox implements Sandbox {
   readonly isolation = "docker" as const;
   private readyPromise: Promise<ImageFacts> | undefined;
   /** Work still going on in the background (a slow kill's removal, a cancelled run); close() waits for it. */
   private readonly background = new Set<Promise<void>>();
+  /** Computed once: the same for every container of this sandbox. */
+  private readonly hostConfig: NonNullable<ContainerCreateOptions["HostConfig"]>;
+  private readonly pool: WarmPool<PooledContainer> | null = null;
 
-  constructor(private readonly options: DockerSandboxOptions) {}
+  constructor(private readonly options: DockerSandboxOptions) {
+    this.hostConfig = hardenedHostConfig(options.limits);
+    const pool = options.pool;
+    if (pool !== undefined && pool !== null && pool.size > 0) {
+      this.pool = new WarmPool<PooledContainer>({
+        size: pool.size,
+        maxIdleMs: pool.maxIdleMs,
+        logger: options.logger,
+        launch: async () => {
+          await this.ready();
+          const launch = {
+            docker: options.docker,
+            limits: options.limits,
+            hostConfig: this.hostConfig,
+            env: pool.env,
+            idleMs: pool.maxIdleMs,
+            maxRunMs: pool.maxRunMs,
+            readyTimeoutMs: pool.readyTimeoutMs ?? POOL_READY_TIMEOUT_MS,
+            logger: options.logger,
+          };
+          return PooledContainer.launch(launch);
+        },
+      });
+      this.pool.start();
+    }
+  }
 
   get limits(): { memoryBytes: number } {
     return { memoryBytes: this.options.limits.memoryBytes };
@@ -68,6 +108,12 @@ export class DockerSandbox implements Sandbox {
       throw error;
     });
     return this.readyPromise;
+  }
+
+  /** Checks the image and, with a pool, resolves once the pool is full. */
+  async warmUp(): Promise<void> {
+    await this.ready();
+    await this.pool?.whenFull();
   }
 
   private async checkImage(): Promise<ImageFacts> {
@@ -96,6 +142,17 @@ export class DockerSandbox implements Sandbox {
    */
   async run(request: SandboxRunRequest): Promise<SandboxOutcome> {
     const image = await this.ready();
+    if (this.pool !== null && request.signal?.aborted !== true) {
+      const pooled = await runPooled(this.pool, this.options.pool!, request, image, this.options);
+      if (pooled.outcome !== null) return pooled.outcome;
+      const outcome = await this.runCold(request, image);
+      return pooled.notes.length > 0 ? { ...outcome, notes: [...pooled.notes, ...outcome.notes] } : outcome;
+    }
+    return this.runCold(request, image);
+  }
+
+  /** One run in a container made for it. */
+  private async runCold(request: SandboxRunRequest, image: ImageFacts): Promise<SandboxOutcome> {
     const running = this.runContainer(request, image);
     const { signal } = request;
     if (signal === undefined) return running;
@@ -179,7 +236,7 @@ export class DockerSandbox implements Sandbox {
             ownerPid: process.pid,
             ownerHost: hostname(),
             now: Date.now(),
-          }),
+          }, this.hostConfig),
         );
       } catch (error) {
         throw toExecutionError(error, "create a container", limits.image);
@@ -325,8 +382,9 @@ export class DockerSandbox implements Sandbox {
     void work.finally(() => this.background.delete(work));
   }
 
-  /** Waits for the removals and runs still going on in the background. Idempotent. */
+  /** Drains the warm pool (idle and warming containers are removed), then waits for the removals and runs still going on in the background. Idempotent. */
   async close(): Promise<void> {
+    await this.pool?.close();
     while (this.background.size > 0) await Promise.all([...this.background]);
   }
 }

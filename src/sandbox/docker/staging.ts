@@ -40,6 +40,27 @@ export interface StagedFolder {
   dispose(): Promise<void>;
 }
 
+/** What staging a folder may cost. */
+export interface StagingBudget {
+  /** Files and folders, all levels. */
+  maxEntries: number;
+  /** Bytes copied where a hard link is not possible (another file system, a private file). */
+  maxCopyBytes: number;
+}
+
+export const DEFAULT_STAGING_BUDGET: StagingBudget = { maxEntries: 10_000, maxCopyBytes: Number.POSITIVE_INFINITY };
+
+/** The folder is over the staging budget (a pooled run then runs cold, its folder mounted as it is). */
+export class StagingTooLarge extends Error {
+  override readonly name = "StagingTooLarge";
+}
+
+export interface StagingReport {
+  entries: number;
+  linked: number;
+  copiedBytes: number;
+}
+
 /**
  * A view of a folder the container's user could not read (e.g. one made by mkdtemp, mode
  * 0700) that only the container can find: a 0711 folder (others may pass, not list) holding
@@ -51,12 +72,29 @@ export async function stageFolder(source: string, maxEntries = 10_000): Promise<
   await chmod(root, 0o711);
   const view = join(root, randomBytes(16).toString("hex"));
   await mkdir(view, { mode: 0o755 });
-  await chmod(view, 0o755);
-  let entries = 0;
+  try {
+    await stageInto(source, view, { ...DEFAULT_STAGING_BUDGET, maxEntries });
+  } catch (error) {
+    await rm(root, { recursive: true, force: true });
+    throw error;
+  }
+  return { path: view, dispose: () => rm(root, { recursive: true, force: true }) };
+}
+
+/**
+ * Stages the readable view of `source` into the existing empty folder `target` (also a warm
+ * container's /work, mounted before its script was known): folders 0755, files hard-linked
+ * where others may already read them (a link copies nothing, whatever the size), else copied
+ * as 0644; symbolic links and special files are not staged (the container must not follow
+ * them out). Throws StagingTooLarge past the budget; the caller removes what was staged.
+ */
+export async function stageInto(source: string, target: string, budget: StagingBudget = DEFAULT_STAGING_BUDGET): Promise<StagingReport> {
+  await chmod(target, 0o755);
+  const report: StagingReport = { entries: 0, linked: 0, copiedBytes: 0 };
   const copyTree = async (from: string, to: string): Promise<void> => {
     for (const entry of await readdir(from, { withFileTypes: true })) {
-      entries += 1;
-      if (entries > maxEntries) throw new Error(`the script folder ${source} has more than ${maxEntries} entries`);
+      report.entries += 1;
+      if (report.entries > budget.maxEntries) throw new StagingTooLarge(`the script folder ${source} has more than ${budget.maxEntries} entries`);
       const src = join(from, entry.name);
       const dst = join(to, entry.name);
       if (entry.isDirectory()) {
@@ -68,21 +106,21 @@ export async function stageFolder(source: string, maxEntries = 10_000): Promise<
         if ((info.mode & OTHERS_READ) !== 0) {
           try {
             await link(src, dst);
+            report.linked += 1;
             continue;
           } catch {
             // another file system: copy below
           }
+        }
+        report.copiedBytes += info.size;
+        if (report.copiedBytes > budget.maxCopyBytes) {
+          throw new StagingTooLarge(`staging the script folder ${source} would copy more than ${budget.maxCopyBytes} bytes`);
         }
         await copyFile(src, dst);
         await chmod(dst, 0o644);
       }
     }
   };
-  try {
-    await copyTree(source, view);
-  } catch (error) {
-    await rm(root, { recursive: true, force: true });
-    throw error;
-  }
-  return { path: view, dispose: () => rm(root, { recursive: true, force: true }) };
+  await copyTree(source, target);
+  return report;
 }
