@@ -75,6 +75,7 @@ export async function runPooled(
     }
     const resultFile = await readResultFile(container.resultPath, sandbox.maxOutputBytes);
     timings = { acquireMs, ...facts.timings };
+    log.debug({ exitCode: facts.exitCode, timedOut: facts.timedOut, oomKilled: facts.oomKilled }, "ran in a warm container");
     const outcome: SandboxOutcome = {
       ...base,
       stdout: stdout.result(),
