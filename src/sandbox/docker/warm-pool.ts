@@ -85,11 +85,9 @@ export class WarmPool<T extends PoolResource> {
       this.dispose(entry.resource);
     }
     if (signal?.aborted === true) return null;
+    this.fill(); // replaces what was just found dead or stale
     const warming = [...this.warming].find((item) => item.claimer === undefined);
-    if (warming === undefined) {
-      this.fill();
-      return null;
-    }
+    if (warming === undefined) return null; // failing (backing off)
     return new Promise<T | null>((resolve) => {
       const onAbort = (): void => {
         warming.claimer = undefined; // it joins the idle list when ready
