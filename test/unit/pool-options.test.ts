@@ -29,10 +29,10 @@ describe("buildPoolCreateOptions", () => {
   });
 
   it("keeps every limit and hardening of a cold container", () => {
-    const { Mounts: _pool, ...poolHost } = options.HostConfig!;
-    const { Mounts: _cold, ...coldHost } = cold.HostConfig!;
+    const poolHost = { ...options.HostConfig, Mounts: undefined };
+    const coldHost = { ...cold.HostConfig, Mounts: undefined };
     expect(poolHost).toEqual(coldHost);
-    expect(poolHost).toEqual(hardenedHostConfig(limits));
+    expect(poolHost).toEqual({ ...hardenedHostConfig(limits), Mounts: undefined });
     expect(options.User).toBe(cold.User);
     expect(options.Env).toEqual(cold.Env);
     expect(options.NetworkDisabled).toBe(true);
