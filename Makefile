@@ -54,6 +54,11 @@ lint: deps
 	npx tsc --noEmit -p tsconfig.json
 	npx eslint --max-warnings 0 src test $(wildcard bench)
 
+# Latency, lifecycle, throughput and peak RSS of subprocess, docker cold and docker warm-pool
+# runs (about 8 minutes on 2 cores); prints tables, writes bench-results/bench.json.
+bench: image host-python
+	EXPERIMENT_BENCH_PYTHON="$$(scripts/ensure-host-python.sh)" npx tsx bench/run.ts
+
 cleanup: build
 	$(CLI) cleanup
 
