@@ -150,4 +150,20 @@ describe("WarmPool", () => {
     expect(fake.made.every((item) => item.destroyed)).toBe(true);
     expect(await pool.acquire()).toBeNull();
   });
+
+  it("aborts launches in flight on close instead of waiting for them to warm", async () => {
+    let aborted = 0;
+    const launch = (signal: AbortSignal): Promise<FakeResource> =>
+      new Promise((_resolve, reject) => {
+        signal.addEventListener("abort", () => {
+          aborted += 1;
+          reject(signal.reason as Error);
+        });
+      });
+    const pool = new WarmPool({ size: 2, maxIdleMs: 60_000, launch, logger });
+    pool.start();
+    await pool.close();
+    expect(aborted).toBe(2);
+    expect(pool.lastError).toBeUndefined();
+  });
 });

@@ -78,7 +78,7 @@ export class DockerSandbox implements Sandbox {
         size: pool.size,
         maxIdleMs: pool.maxIdleMs,
         logger: options.logger,
-        launch: async () => {
+        launch: async (signal) => {
           await this.ready();
           const launch = {
             docker: options.docker,
@@ -90,7 +90,7 @@ export class DockerSandbox implements Sandbox {
             readyTimeoutMs: pool.readyTimeoutMs ?? POOL_READY_TIMEOUT_MS,
             logger: options.logger,
           };
-          return PooledContainer.launch(launch);
+          return PooledContainer.launch(launch, signal);
         },
       });
       this.pool.start();

@@ -83,7 +83,7 @@ export class PooledContainer {
   }
 
   /** Creates, attaches and starts a pooled container; resolves once its worker is ready. */
-  static async launch(options: PooledContainerOptions): Promise<PooledContainer> {
+  static async launch(options: PooledContainerOptions, signal?: AbortSignal): Promise<PooledContainer> {
     const { docker, limits } = options;
     const runId = randomUUID();
     const root = await mkdtemp(join(tmpdir(), "experiment-sandbox-pool-"));
@@ -107,7 +107,9 @@ export class PooledContainer {
         throw toExecutionError(error, "create a pool container", limits.image);
       }
       const log = options.logger.child({ runId, containerId: container.id.slice(0, 12), pool: true });
+      signal?.throwIfAborted();
       socket = (await container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true })) as Socket;
+      socket.on("error", (error: Error) => log.debug({ err: error.message }, "pool container stream error"));
       const ended = streamEnd(socket);
       const boot = new BootWatcher();
       // Output goes to the boot watcher until READY, then to the pooled container.
@@ -122,7 +124,8 @@ export class PooledContainer {
       } catch (error) {
         throw toExecutionError(error, "start a pool container", limits.image);
       }
-      await boot.ready(ended, options.readyTimeoutMs);
+      signal?.throwIfAborted();
+      await boot.ready(ended, options.readyTimeoutMs, signal);
       const pooled = new PooledContainer(container, socket, ended, root, options, log);
       route = { stdout: (chunk) => pooled.onStdout(chunk), stderr: (chunk) => pooled.onStderr(chunk) };
       socket.unref();
@@ -251,12 +254,19 @@ class BootWatcher {
     this.preamble += chunk.toString("utf8").slice(0, PREAMBLE_BYTES - this.preamble.length);
   }
 
-  async ready(ended: Promise<void>, timeoutMs: number): Promise<void> {
+  async ready(ended: Promise<void>, timeoutMs: number, signal?: AbortSignal): Promise<void> {
     if (this.isReady) return;
     const ready = new Promise<"ready">((resolve) => {
       this.resolve = () => resolve("ready");
     });
-    const outcome = await withDeadline(Promise.race([ready, ended.then(() => "ended" as const)]), timeoutMs, "timeout" as const);
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<"aborted">((resolve) => {
+      onAbort = () => resolve("aborted");
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+    const outcome = await withDeadline(Promise.race([ready, ended.then(() => "ended" as const), aborted]), timeoutMs, "timeout" as const);
+    if (onAbort !== undefined) signal?.removeEventListener("abort", onAbort);
+    if (outcome === "aborted") signal!.throwIfAborted();
     if (outcome === "ready" || this.isReady) return;
     const said = this.preamble.trim() === "" ? "" : `: ${this.preamble.trim().slice(-2000)}`;
     throw new Error(

@@ -18,7 +18,8 @@ export interface WarmPoolOptions<T extends PoolResource> {
   size: number;
   /** A ready resource is retired, and replaced, this long after it became ready, minus a margin. */
   maxIdleMs: number;
-  launch: () => Promise<T>;
+  /** Makes one resource; the signal aborts when the pool closes (give up and clean up, then throw). */
+  launch: (signal: AbortSignal) => Promise<T>;
   logger: Logger;
   now?: () => number;
   /** First retry delay after a failed launch; doubles up to maxBackoffMs. */
@@ -52,6 +53,8 @@ export class WarmPool<T extends PoolResource> {
   private failures = 0;
   private backoff: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Aborted on close, so launches in flight stop early instead of warming for nothing. */
+  private readonly closing = new AbortController();
   private lastFailure: unknown;
   private readonly now: () => number;
 
@@ -113,6 +116,7 @@ export class WarmPool<T extends PoolResource> {
   /** Stops refilling and destroys every resource not handed out. Idempotent. */
   async close(): Promise<void> {
     this.closed = true;
+    this.closing.abort();
     clearTimeout(this.backoff);
     for (const entry of this.idle.splice(0)) {
       clearTimeout(entry.retire);
@@ -140,7 +144,7 @@ export class WarmPool<T extends PoolResource> {
   }
 
   private spawn(): void {
-    const item: Warming<T> = { promise: this.options.launch() };
+    const item: Warming<T> = { promise: this.options.launch(this.closing.signal) };
     this.warming.add(item);
     item.promise.then(
       (resource) => {
@@ -159,9 +163,12 @@ export class WarmPool<T extends PoolResource> {
         this.warming.delete(item);
         item.claimer?.(null);
         this.failures += 1;
+        if (this.closed) {
+          item.claimer?.(null);
+          return;
+        }
         this.lastFailure = error;
         for (const waiter of this.readyWaiters.splice(0)) waiter.reject(error);
-        if (this.closed) return;
         const base = this.options.backoffMs ?? 1000;
         const delay = Math.min(this.options.maxBackoffMs ?? 30_000, base * 2 ** (this.failures - 1));
         this.options.logger.warn({ err: messageOf(error), retryInMs: delay }, "warm pool: could not launch a container");
