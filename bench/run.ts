@@ -104,7 +104,7 @@ interface Harness {
 }
 
 function harness(mode: Mode, python: string, docker: Dockerode, poolSize = 1): Harness {
-  const logger = pino({ level: process.env.EXPERIMENT_SANDBOX_LOG_LEVEL ?? "silent" }, pino.destination(2));
+  const logger = pino({ level: process.env.EXPERIMENT_SANDBOX_LOG_LEVEL ?? "warn" }, pino.destination(2));
   const options = {
     timeout: TIMEOUT_SECONDS,
     ...(mode === "subprocess" ? { isolation: "subprocess" as const, pythonExecutable: python } : { isolation: "docker" as const }),
@@ -127,7 +127,8 @@ function harness(mode: Mode, python: string, docker: Dockerode, poolSize = 1): H
 }
 
 async function runOnce(h: Harness, workload: Workload): Promise<RunSample> {
-  if (h.mode === "warm") await h.runner.warmUp(); // a warm container is waiting
+  // A warm container is waiting; if the pool cannot fill, the run goes on (cold) and is counted.
+  if (h.mode === "warm") await h.runner.warmUp().catch((error: unknown) => say(`warm pool not full: ${String(error)}`));
   const started = performance.now();
   const result = await h.runner.run({ scriptPath: workload.scriptPath, spec: { experimentName: `bench-${workload.key}`, hypothesis: "", modelType: "bench" } });
   const wallMs = performance.now() - started;
@@ -225,7 +226,7 @@ async function throughput(python: string, docker: Dockerode, workload: Workload)
     for (const mode of MODES) {
       const h = harness(mode, python, docker, concurrency);
       try {
-        await h.runner.warmUp();
+        await h.runner.warmUp().catch((error: unknown) => say(`warm pool not full: ${String(error)}`));
         say(`throughput: ${mode}, ${THROUGHPUT_RUNS} runs of ${workload.key} at concurrency ${concurrency}`);
         let next = 0;
         let failures = 0;
@@ -262,8 +263,7 @@ async function peakRss(harnesses: Record<Mode, Harness>, workload: Workload): Pr
   const rows: RssRow[] = [];
   for (const mode of MODES) {
     const h = harnesses[mode];
-    if (mode === "warm") await h.runner.warmUp();
-    global.gc?.();
+    if (mode === "warm") await h.runner.warmUp().catch((error: unknown) => say(`warm pool not full: ${String(error)}`));
     const rssBeforeBytes = process.memoryUsage.rss();
     let peakRssBytes = rssBeforeBytes;
     const sampler = setInterval(() => {
@@ -405,7 +405,14 @@ function render(report: {
   return parts.join("\n");
 }
 
-main().catch((error: unknown) => {
+let finished = false;
+process.once("exit", () => {
+  if (!finished) process.stderr.write("[bench] ended before it finished (a wait with nothing left to wake it)\n");
+});
+main().then(() => {
+  finished = true;
+}, (error: unknown) => {
+  finished = true;
   process.stderr.write(`[bench] failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exitCode = 2;
 });

@@ -93,6 +93,7 @@ describe("WarmPool", () => {
     fake.fail("no image x"); // the replacement started by the claim
     await tick();
     expect(await pool.acquire()).toBeNull(); // backing off: nothing on its way
+    await expect(pool.whenFull()).rejects.toThrow("no image x"); // at once, not after the backoff
     expect(String(pool.lastError)).toContain("no image x");
     await pool.close();
   });

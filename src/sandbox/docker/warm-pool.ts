@@ -109,6 +109,8 @@ export class WarmPool<T extends PoolResource> {
   whenFull(): Promise<void> {
     if (this.closed) return Promise.resolve();
     if (this.idle.length >= this.options.size) return Promise.resolve();
+    // Backing off after a failure: say so now (the retry timer does not keep the process alive).
+    if (this.backoff !== undefined) return Promise.reject(this.lastFailure);
     this.fill();
     return new Promise((resolve, reject) => this.readyWaiters.push({ resolve, reject }));
   }
