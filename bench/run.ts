@@ -184,9 +184,18 @@ interface LatencyReport {
 async function latency(harnesses: Record<Mode, Harness>, workload: Workload): Promise<LatencyReport> {
   const samples: Record<Mode, RunSample[]> = { subprocess: [], cold: [], warm: [] };
   say(`latency: ${workload.label}, ${RUNS} runs per mode (+1 discarded), interleaved`);
-  for (const mode of MODES) await runOnce(harnesses[mode], workload); // page cache, first-run costs
+  const measure = async (mode: Mode): Promise<RunSample> => {
+    // No pool refill in the background while another mode is measured.
+    await harnesses.warm.runner.warmUp().catch((error: unknown) => say(`warm pool not full: ${String(error)}`));
+    return runOnce(harnesses[mode], workload);
+  };
+  for (const mode of MODES) await measure(mode); // page cache, first-run costs
   for (let index = 0; index < RUNS; index += 1) {
-    for (const mode of MODES) samples[mode].push(await runOnce(harnesses[mode], workload));
+    // Interleaved, the order rotating, so that drift and noise fall on every mode alike.
+    for (let turn = 0; turn < MODES.length; turn += 1) {
+      const mode = MODES[(index + turn) % MODES.length]!;
+      samples[mode].push(await measure(mode));
+    }
   }
   const modes = Object.fromEntries(
     MODES.map((mode) => {
