@@ -6,7 +6,7 @@ The runner starts this in a single-use container (stdin open, stdout and stderr 
 2. Waits at most --idle-seconds for one request line on stdin, a JSON object
    {"script": "/work/x.py", "args": [...], "cwd": "/work", "timeoutSeconds": 305}.
    No request in time, or stdin closed (the runner is gone): exits 75 without running anything.
-3. Prints STARTED on stdout, then fork()s. The child runs the script as `python3 script args`
+3. fork()s; the child prints STARTED on stdout, then runs the script as `python3 script args`
    would: __name__ == "__main__", sys.argv, __file__, sys.path[0], cwd, stdin /dev/null, exit
    codes (sys.exit(n); an uncaught exception prints its traceback and exits 1). The parent waits,
    kills the child's process group at timeoutSeconds, and exits with the child's exit status
@@ -18,7 +18,8 @@ libraries' modules, which takes longer than a small experiment (Python does not 
 finalize objects still alive at exit anyway).
 
 The container is destroyed after that one run, so nothing is ever shared between runs.
-Only the parent writes the two marker lines, and it writes each before any script code exists.
+Only worker code writes the two marker lines, each before any script code exists; a fork that
+fails exits 71 without STARTED (the runner then runs the script elsewhere).
 """
 import atexit
 import ctypes
@@ -127,6 +128,8 @@ def run_child(script: str, args: list, cwd: str) -> None:
     """In the forked child: become `python3 script args`, then exit with its exit code."""
     import runpy
 
+    sys.stdout.write(STARTED + "\n")
+    sys.stdout.flush()
     os.setpgid(0, 0)
     for number in (signal.SIGALRM, signal.SIGCHLD, signal.SIGTERM):
         signal.signal(number, signal.SIG_DFL)
@@ -231,10 +234,13 @@ def main() -> None:
     except Exception as exc:
         print(f"pool worker: bad request: {exc}", file=sys.stderr, flush=True)
         os._exit(EXIT_BAD_REQUEST)
-    sys.stdout.write(STARTED + "\n")
     sys.stdout.flush()
     sys.stderr.flush()
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError as exc:
+        print(f"pool worker: could not fork: {exc}", file=sys.stderr, flush=True)
+        os._exit(71)  # EX_OSERR
     if pid == 0:
         run_child(script, args, cwd)
         os._exit(1)  # not reached: run_child exits
