@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ExperimentRunner } from "../../src/execution/experiment-runner.js";
 import type { ExperimentRunnerOptions } from "../../src/execution/runner-options.js";
+import { findResultPayload } from "../../src/execution/result-parser.js";
 import { ExperimentResultSchema } from "../../src/schemas.js";
 import { containersOfThisProcess, FIXTURES, SCRIPTS } from "../support/env.js";
 import { capturingLogger } from "../support/log-capture.js";
@@ -101,7 +102,25 @@ describe.each(MODES)("docker isolation, %s", (mode, modeOptions) => {
       stdin: "",
       resultPath: "/sandbox/result.json",
       uid: 10001,
+      gid: 10001,
+      groups: [],
+      caps: { CapInh: "0000000000000000", CapPrm: "0000000000000000", CapEff: "0000000000000000", CapAmb: "0000000000000000" },
+      // The parent is the deadline enforcer (timeout(1) cold, the pool worker warm): out of reach.
+      canSignalParent: false,
       siblings: ["exit_message.py", "fork_bomb.py", "memory_bomb.py", "network_probe.py", "readonly_work.py"],
+    });
+    expectServedAsConfigured();
+  });
+
+  it("cannot stop or trace the process that enforces its deadline (parent and PID 1)", async () => {
+    const result = await runner.run({ scriptPath: `${SCRIPTS}disarm_deadline.py`, spec });
+    expect(result.metrics).toEqual({ uid: 10001, gid: 10001, cap_eff: 0 });
+    const parsed = findResultPayload(result.stdoutTail, null);
+    expect(parsed.kind === "found" ? parsed.payload.attempts : null).toEqual({
+      stop_parent: "denied",
+      ptrace_parent: "denied",
+      stop_pid1: "denied",
+      ptrace_pid1: "denied",
     });
     expectServedAsConfigured();
   });

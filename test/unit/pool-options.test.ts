@@ -33,7 +33,7 @@ describe("buildPoolCreateOptions", () => {
     const coldHost = { ...cold.HostConfig, Mounts: undefined };
     expect(poolHost).toEqual(coldHost);
     expect(poolHost).toEqual({ ...hardenedHostConfig(limits), Mounts: undefined });
-    expect(options.User).toBe(cold.User);
+    expect(options.User).toBe(cold.User); // the enforcer's; the script drops to limits.user
     expect(options.Env).toEqual(cold.Env);
     expect(options.NetworkDisabled).toBe(true);
     expect(options.WorkingDir).toBe("/work");
@@ -47,7 +47,7 @@ describe("buildPoolCreateOptions", () => {
   });
 
   it("runs the worker under its own lifetime deadline, with stdin open for one request", () => {
-    expect(options.Cmd).toEqual(["timeout", "--signal=KILL", "605", "python3", POOL_WORKER_PATH, "--idle-seconds", "300"]);
+    expect(options.Cmd).toEqual(["timeout", "--signal=KILL", "605", "python3", POOL_WORKER_PATH, "--idle-seconds", "300", "--user", "10001:10001"]);
     expect(options).toMatchObject({ OpenStdin: true, StdinOnce: true, AttachStdin: true, Tty: false });
   });
 

@@ -17,6 +17,11 @@ script's objects collected, stdout and stderr flushed) but skips tearing down th
 libraries' modules, which takes longer than a small experiment (Python does not promise to
 finalize objects still alive at exit anyway).
 
+The worker runs as the container's enforcer user (root with only SETUID and SETGID, like a cold
+container's init and timeout(1)); the child drops to --user (uid:gid, no groups, no
+capabilities) before the script exists, so the script cannot signal, stop or ptrace the parent
+that enforces its deadline.
+
 The container is destroyed after that one run, so nothing is ever shared between runs.
 Only worker code writes the two marker lines, each before any script code exists; a fork that
 fails exits 71 without STARTED (the runner then runs the script elsewhere).
@@ -124,13 +129,31 @@ def excepthook_for(script: str):
     return hook
 
 
-def run_child(script: str, args: list, cwd: str) -> None:
+def drop_privileges(user: "tuple[int, int] | None") -> None:
+    """Become the script's user for good: groups cleared, real, effective and saved ids set."""
+    if user is None:
+        return
+    uid, gid = user
+    if os.getuid() == 0:
+        os.setgroups([])
+    os.setresgid(gid, gid, gid)
+    os.setresuid(uid, uid, uid)
+    if os.getuid() != uid or os.geteuid() != uid:
+        raise RuntimeError("could not drop privileges")
+
+
+def run_child(script: str, args: list, cwd: str, user: "tuple[int, int] | None") -> None:
     """In the forked child: become `python3 script args`, then exit with its exit code."""
     import runpy
 
+    try:
+        os.setpgid(0, 0)
+        drop_privileges(user)
+    except Exception as exc:
+        print(f"pool worker: could not become the script's user: {exc}", file=sys.stderr, flush=True)
+        os._exit(71)
     sys.stdout.write(STARTED + "\n")
     sys.stdout.flush()
-    os.setpgid(0, 0)
     for number in (signal.SIGALRM, signal.SIGCHLD, signal.SIGTERM):
         signal.signal(number, signal.SIG_DFL)
     devnull = os.open(os.devnull, os.O_RDONLY)
@@ -196,13 +219,16 @@ def wait_for(pid: int, timeout: float) -> int:
     """Waits for the child; kills its process group at the deadline. Returns a shell-style exit code."""
 
     def on_deadline(_signum, _frame):
+        # Without CAP_KILL the enforcer may not signal the script's user: it ends itself, and with
+        # it the container (its init exits, which kills every process left, as in a cold run).
         kill_group(pid)
+        os._exit(128 + signal.SIGKILL)
 
     signal.signal(signal.SIGALRM, on_deadline)
     signal.setitimer(signal.ITIMER_REAL, timeout)
     _, status = os.waitpid(pid, 0)
     signal.setitimer(signal.ITIMER_REAL, 0)
-    kill_group(pid)  # leftovers of the script's own children
+    kill_group(pid)  # leftovers of the script's own children (they also go with the container)
     code = os.waitstatus_to_exitcode(status)
     return 128 - code if code < 0 else code
 
@@ -214,11 +240,22 @@ def kill_group(pid: int) -> None:
         pass
 
 
-def main() -> None:
+def parse_args(argv: list) -> "tuple[float, tuple[int, int] | None]":
     idle_seconds = 600.0
-    argv = sys.argv[1:]
-    if len(argv) == 2 and argv[0] == "--idle-seconds":
-        idle_seconds = float(argv[1])
+    user = None
+    for flag, value in zip(argv[::2], argv[1::2]):
+        if flag == "--idle-seconds":
+            idle_seconds = float(value)
+        elif flag == "--user":
+            uid, _, gid = value.partition(":")
+            user = (int(uid), int(gid or uid))
+        else:
+            raise SystemExit(f"pool worker: unknown argument {flag}")
+    return idle_seconds, user
+
+
+def main() -> None:
+    idle_seconds, user = parse_args(sys.argv[1:])
     try:
         preload()
     except Exception as exc:  # the image is broken: say so, nothing can run here
@@ -242,7 +279,7 @@ def main() -> None:
         print(f"pool worker: could not fork: {exc}", file=sys.stderr, flush=True)
         os._exit(71)  # EX_OSERR
     if pid == 0:
-        run_child(script, args, cwd)
+        run_child(script, args, cwd, user)
         os._exit(1)  # not reached: run_child exits
     os._exit(wait_for(pid, timeout))
 

@@ -1,10 +1,11 @@
 import type Dockerode from "dockerode";
 import { messageOf } from "../../errors.js";
 import type { Logger } from "../../logger.js";
-import { isGoneOrBusy, toExecutionError } from "./engine-errors.js";
+import { isGoneOrBusy, statusOf, toExecutionError } from "./engine-errors.js";
+import { judgeOomKill, type OomVerdict } from "./oom-verdict.js";
 
-/** How long to wait for the engine to confirm a kill, and for the output stream to end. */
-export const KILL_CONFIRM_MS = 5000;
+/** How long to wait for the engine to confirm a kill (as a cold run: the result comes soon after the deadline), and for the output stream to end. */
+export const KILL_CONFIRM_MS = 1200;
 export const STREAM_END_MS = 2000;
 
 export interface ExitFacts {
@@ -65,15 +66,23 @@ export async function awaitExit(
   }
 }
 
-/** Whether the kernel's OOM killer ended the container; asked only when the exit code says it may have. */
-export async function inspectOomKilled(container: Dockerode.Container, facts: ExitFacts, log: Logger): Promise<boolean> {
-  if (facts.exitCode === 0 || facts.timedOut || facts.cancelled) return false;
+/**
+ * Whether the kernel's OOM killer ended the container, judged as for a cold run (oom-verdict.ts);
+ * the engine is asked only when the exit says it may have been.
+ */
+export async function judgeOom(container: Dockerode.Container, facts: ExitFacts, log: Logger): Promise<OomVerdict> {
+  if (facts.exitCode === 0 || facts.timedOut || facts.cancelled) return { oomKilled: false };
+  let engineOomKilled: boolean | undefined;
+  let containerGone = false;
   try {
-    return (await container.inspect()).State.OOMKilled === true;
+    const state = (await container.inspect()).State;
+    engineOomKilled = state.OOMKilled === true;
+    containerGone = state.Status === "removing" || state.Dead === true;
   } catch (error) {
+    containerGone = statusOf(error) === 404;
     log.debug({ err: messageOf(error) }, "inspect after exit failed");
-    return false;
   }
+  return judgeOomKill({ exitCode: facts.exitCode, engineOomKilled, containerGone, killedByRunner: false });
 }
 
 /** Kill outright; a container already gone or stopped is success. */

@@ -1,13 +1,14 @@
 import { randomUUID } from "node:crypto";
-import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
 import type { Socket } from "node:net";
-import { hostname, tmpdir } from "node:os";
+import { hostname } from "node:os";
 import { basename, dirname, join } from "node:path";
 import type { ContainerCreateOptions } from "dockerode";
 import type Dockerode from "dockerode";
 import type { Logger } from "../../logger.js";
 import type { HeadTailCapture } from "../output-capture.js";
-import { awaitExit, inspectOomKilled, removeContainer, STREAM_END_MS, streamEnd, waitForExit, withDeadline, type ExitFacts } from "./container-exit.js";
+import { makeRunTempDir } from "../temp-dirs.js";
+import { awaitExit, judgeOom, removeContainer, STREAM_END_MS, streamEnd, waitForExit, withDeadline, type ExitFacts } from "./container-exit.js";
 import { buildPoolCreateOptions, CONTAINER_WORKDIR, POOL_WORKER_PATH, poolRunDeadlineSeconds, type DockerLimits } from "./create-options.js";
 import { StreamDemuxer } from "./demux.js";
 import { toExecutionError } from "./engine-errors.js";
@@ -48,6 +49,8 @@ export interface PooledRunRequest {
 
 export interface PooledRunFacts extends ExitFacts {
   oomKilled: boolean;
+  /** Why the OOM verdict was inferred, when it was. */
+  notes: string[];
   /** The worker took the request and forked the script (false: nothing ran; run it elsewhere). */
   started: boolean;
   timings: Record<string, number>;
@@ -86,7 +89,8 @@ export class PooledContainer {
   static async launch(options: PooledContainerOptions, signal?: AbortSignal): Promise<PooledContainer> {
     const { docker, limits } = options;
     const runId = randomUUID();
-    const root = await mkdtemp(join(tmpdir(), "experiment-sandbox-pool-"));
+    // Named after this process, so a sweep removes it if the runner dies (temp-dirs.ts).
+    const root = await makeRunTempDir("pool");
     const stagingDir = join(root, "work");
     const resultFile = join(root, "result.json");
     let container: Dockerode.Container | undefined;
@@ -184,8 +188,8 @@ export class PooledContainer {
     mark = performance.now();
     await withDeadline(this.streamEnded, STREAM_END_MS, undefined);
     timings.logsMs = performance.now() - mark;
-    const oomKilled = await inspectOomKilled(this.container, exit, this.log);
-    return { ...exit, oomKilled, started: this.startedSeen, timings };
+    const verdict = await judgeOom(this.container, exit, this.log);
+    return { ...exit, oomKilled: verdict.oomKilled, notes: verdict.note !== undefined ? [verdict.note] : [], started: this.startedSeen, timings };
   }
 
   /** Removes the container and its staging folder. Idempotent. */

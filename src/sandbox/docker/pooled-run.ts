@@ -1,10 +1,11 @@
+import { dirname } from "node:path";
 import { messageOf } from "../../errors.js";
 import type { Logger } from "../../logger.js";
 import { HeadTailCapture } from "../output-capture.js";
 import { readResultFile } from "../result-file.js";
 import type { SandboxOutcome, SandboxRunRequest } from "../sandbox.js";
 import type { PooledContainer, PooledRunFacts } from "./pooled-container.js";
-import { StagingTooLarge } from "./staging.js";
+import { checkScriptFolder, StagingTooLarge } from "./staging.js";
 import type { WarmPool } from "./warm-pool.js";
 
 export interface DockerPoolOptions {
@@ -43,6 +44,8 @@ export async function runPooled(
 ): Promise<PooledAttempt> {
   const notes: string[] = [];
   if (request.timeoutMs > poolOptions.maxRunMs || !sameEnv(request.env ?? {}, poolOptions.env)) return { outcome: null, notes };
+  // The same refusals as a cold run (/, a home folder, a shared temp folder): UNSAFE_SCRIPT_FOLDER.
+  await checkScriptFolder(dirname(request.scriptPath));
   const started = performance.now();
   const container = await pool.acquire(request.signal);
   const acquireMs = performance.now() - started;
@@ -86,7 +89,7 @@ export async function runPooled(
       oomKilled: facts.oomKilled,
       durationMs: performance.now() - started,
       resultFile: resultFile.text,
-      notes: resultFile.note !== undefined ? [resultFile.note] : [],
+      notes: [...facts.notes, ...(resultFile.note !== undefined ? [resultFile.note] : [])],
       containerId: container.id,
       timings,
     };
