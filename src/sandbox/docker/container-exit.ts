@@ -7,6 +7,8 @@ import { judgeOomKill, type OomVerdict } from "./oom-verdict.js";
 /** How long to wait for the engine to confirm a kill (as a cold run: the result comes soon after the deadline), and for the output stream to end. */
 export const KILL_CONFIRM_MS = 1200;
 export const STREAM_END_MS = 2000;
+/** After the runner killed a container: the time left for its output stream and its removal before the result goes back anyway (the rest goes on in the background). */
+export const SETTLE_AFTER_KILL_MS = 300;
 
 export interface ExitFacts {
   /** Exit code; 128+N when killed by signal N. Null if unknown. */

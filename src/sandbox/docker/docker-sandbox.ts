@@ -143,7 +143,8 @@ export class DockerSandbox implements Sandbox {
   async run(request: SandboxRunRequest): Promise<SandboxOutcome> {
     const image = await this.ready();
     if (this.pool !== null && request.signal?.aborted !== true) {
-      const pooled = await runPooled(this.pool, this.options.pool!, request, image, this.options);
+      const { logger, maxOutputBytes } = this.options;
+      const pooled = await runPooled(this.pool, this.options.pool!, request, image, { logger, maxOutputBytes, track: (work) => this.track(work) });
       if (pooled.outcome !== null) return pooled.outcome;
       const outcome = await this.runCold(request, image);
       return pooled.notes.length > 0 ? { ...outcome, notes: [...pooled.notes, ...outcome.notes] } : outcome;

@@ -8,7 +8,7 @@ import type Dockerode from "dockerode";
 import type { Logger } from "../../logger.js";
 import type { HeadTailCapture } from "../output-capture.js";
 import { makeRunTempDir } from "../temp-dirs.js";
-import { awaitExit, judgeOom, removeContainer, STREAM_END_MS, streamEnd, waitForExit, withDeadline, type ExitFacts } from "./container-exit.js";
+import { awaitExit, judgeOom, removeContainer, SETTLE_AFTER_KILL_MS, STREAM_END_MS, streamEnd, waitForExit, withDeadline, type ExitFacts } from "./container-exit.js";
 import { buildPoolCreateOptions, CONTAINER_WORKDIR, POOL_WORKER_PATH, poolRunDeadlineSeconds, type DockerLimits } from "./create-options.js";
 import { StreamDemuxer } from "./demux.js";
 import { toExecutionError } from "./engine-errors.js";
@@ -186,7 +186,7 @@ export class PooledContainer {
     const exit = await awaitExit(this.container, waited, request.timeoutMs, request.signal, this.log);
     timings.runMs = performance.now() - mark;
     mark = performance.now();
-    await withDeadline(this.streamEnded, STREAM_END_MS, undefined);
+    await withDeadline(this.streamEnded, exit.timedOut || exit.cancelled ? SETTLE_AFTER_KILL_MS : STREAM_END_MS, undefined);
     timings.logsMs = performance.now() - mark;
     const verdict = await judgeOom(this.container, exit, this.log);
     return { ...exit, oomKilled: verdict.oomKilled, notes: verdict.note !== undefined ? [verdict.note] : [], started: this.startedSeen, timings };

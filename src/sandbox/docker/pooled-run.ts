@@ -5,6 +5,7 @@ import { HeadTailCapture } from "../output-capture.js";
 import { readResultFile } from "../result-file.js";
 import type { SandboxOutcome, SandboxRunRequest } from "../sandbox.js";
 import type { PooledContainer, PooledRunFacts } from "./pooled-container.js";
+import { SETTLE_AFTER_KILL_MS, withDeadline } from "./container-exit.js";
 import { checkScriptFolder, StagingTooLarge } from "./staging.js";
 import type { WarmPool } from "./warm-pool.js";
 
@@ -40,7 +41,12 @@ export async function runPooled(
   poolOptions: DockerPoolOptions,
   request: SandboxRunRequest,
   image: { id: string; versions: Record<string, string> },
-  sandbox: { logger: Logger; maxOutputBytes: number },
+  sandbox: {
+    logger: Logger;
+    maxOutputBytes: number;
+    /** Keeps work that goes on after the result (a slow removal) in view of close(). */
+    track: (work: Promise<void>) => void;
+  },
 ): Promise<PooledAttempt> {
   const notes: string[] = [];
   if (request.timeoutMs > poolOptions.maxRunMs || !sameEnv(request.env ?? {}, poolOptions.env)) return { outcome: null, notes };
@@ -96,8 +102,13 @@ export async function runPooled(
     return { outcome, notes };
   } finally {
     const mark = performance.now();
-    await container.destroy();
-    if (timings !== undefined) timings.removeMs = performance.now() - mark;
+    const removal = container.destroy().then(() => {
+      if (timings !== undefined) timings.removeMs = performance.now() - mark;
+    });
+    sandbox.track(removal);
+    // After a kill the result goes back within the settle time, as a cold run's does.
+    if (facts !== undefined && (facts.timedOut || facts.cancelled)) await withDeadline(removal, SETTLE_AFTER_KILL_MS, undefined);
+    else await removal;
   }
 }
 
