@@ -36,7 +36,7 @@ describe("buildCreateOptions", () => {
     });
     // root only for the deadline enforcer; the script drops to 10001 with no capabilities
     expect(options.User).toBe("0:0");
-    expect(options.HostConfig?.CapAdd).toEqual(["SETUID", "SETGID"]);
+    expect(options.HostConfig?.CapAdd).toEqual(["SETUID", "SETGID", "KILL"]);
     expect(options.NetworkDisabled).toBe(true);
     expect(options.Tty).toBe(false);
     expect(options.HostConfig?.Tmpfs?.["/tmp"]).toMatch(/size=\d+/);

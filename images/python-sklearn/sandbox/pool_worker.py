@@ -17,7 +17,7 @@ script's objects collected, stdout and stderr flushed) but skips tearing down th
 libraries' modules, which takes longer than a small experiment (Python does not promise to
 finalize objects still alive at exit anyway).
 
-The worker runs as the container's enforcer user (root with only SETUID and SETGID, like a cold
+The worker runs as the container's enforcer user (root with only SETUID, SETGID and KILL, like a cold
 container's init and timeout(1)); the child drops to --user (uid:gid, no groups, no
 capabilities) before the script exists, so the script cannot signal, stop or ptrace the parent
 that enforces its deadline.

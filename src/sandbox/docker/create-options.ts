@@ -107,8 +107,10 @@ export function hardenedHostConfig(limits: DockerLimits): NonNullable<ContainerC
     // gVisor's own host threads count against the pids cgroup: give it room above the script's limit.
     PidsLimit: limits.pidsLimit + (limits.runtime === "runsc" ? RUNSC_EXTRA_PIDS : 0),
     CapDrop: ["ALL"],
-    // Only for setpriv to switch to the script's user; the script itself has no capabilities.
-    CapAdd: ["SETUID", "SETGID"],
+    // For the root enforcer only: setpriv switches to the script's user (SETUID, SETGID) and
+    // timeout(1) or the pool worker can signal that user's processes (KILL). The script itself
+    // runs with no capabilities at all.
+    CapAdd: ["SETUID", "SETGID", "KILL"],
     SecurityOpt: ["no-new-privileges"],
     Init: true,
     IpcMode: "private",
@@ -195,7 +197,7 @@ export function poolRunDeadlineSeconds(timeoutMs: number): number {
  * labels as a cold container (plus the pool label), the pool worker as its command under
  * timeout(1) for its whole lifetime, and stdin open for the one request it will get. Its
  * deadline label covers the idle wait and the longest run, so a sweep never takes a live one.
- * Like a cold container's enforcer, the worker runs as root (with only SETUID and SETGID) and
+ * Like a cold container's enforcer, the worker runs as root (with only SETUID, SETGID and KILL) and
  * the script's process drops to the script's user with no capabilities before the script
  * exists, so a script cannot signal or stop the worker that enforces its deadline.
  */
