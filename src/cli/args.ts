@@ -48,7 +48,13 @@ export function parse<T extends Options>(argv: string[], options: T, allowPositi
   try {
     return parseArgs({ args: argv, options, allowPositionals, strict: true });
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    const { code, message } = error as NodeJS.ErrnoException;
+    const option = /'(-[^']*)'/.exec(message)?.[1] ?? "";
+    if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") throw new UsageError(`unknown option ${option} (see --help)`);
+    if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && /ambiguous/.test(message)) {
+      throw new UsageError(`${option.split(" ")[0]} needs a value; a value starting with '-' is not allowed here (see --help)`);
+    }
+    throw new UsageError(`${message} (see --help)`);
   }
 }
 

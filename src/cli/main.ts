@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { pino } from "pino";
+import { createDefaultLogger, type Logger } from "../logger.js";
 import { isExperimentExecutionError, messageOf } from "../errors.js";
 import { UsageError } from "./args.js";
 import { ciCommand } from "./commands/ci.js";
@@ -41,10 +41,17 @@ export async function main(argv: string[]): Promise<number> {
   const onSignal = (signal: NodeJS.Signals): void => controller.abort(signal);
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
+  let logger: Logger;
+  try {
+    logger = createDefaultLogger();
+  } catch (error) {
+    process.stderr.write(`experiment-sandbox: ${messageOf(error)}\n`);
+    return 2;
+  }
   const io: CommandIo = {
     out: (text) => process.stdout.write(`${text}\n`),
     err: (text) => process.stderr.write(`${text}\n`),
-    logger: pino({ name: "experiment-sandbox", level: process.env.EXPERIMENT_SANDBOX_LOG_LEVEL ?? "silent" }, pino.destination(2)),
+    logger,
     signal: controller.signal,
     write: (text) => process.stdout.write(text),
     isTty: process.stdout.isTTY === true,

@@ -13,7 +13,8 @@ export function makeRunTempDir(kind: string): Promise<string> {
   return mkdtemp(join(tmpdir(), `${TEMP_PREFIX}${kind}-${process.pid}-`));
 }
 
-function processAlive(pid: number): boolean {
+/** True when a process with this pid exists (EPERM: it exists, but is not ours). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -53,3 +53,12 @@ describe("runner options", () => {
     expect(() => resolveRunnerOptions({}, { EXPERIMENT_ISOLATION: "vm" })).toThrow(/EXPERIMENT_ISOLATION/);
   });
 });
+
+describe("log level", () => {
+  it("is silent by default and names the valid levels when wrong", async () => {
+    const { createDefaultLogger } = await import("../../src/logger.js");
+    expect(createDefaultLogger({}).level).toBe("silent");
+    expect(createDefaultLogger({ EXPERIMENT_SANDBOX_LOG_LEVEL: "debug" }).level).toBe("debug");
+    expect(() => createDefaultLogger({ EXPERIMENT_SANDBOX_LOG_LEVEL: "loud" })).toThrow(/EXPERIMENT_SANDBOX_LOG_LEVEL must be one of silent, fatal/);
+  });
+});

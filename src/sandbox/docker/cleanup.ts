@@ -3,6 +3,7 @@ import type Dockerode from "dockerode";
 import { LABELS } from "../../config.js";
 import { messageOf } from "../../errors.js";
 import type { Logger } from "../../logger.js";
+import { processAlive } from "../temp-dirs.js";
 import { isGoneOrBusy } from "./engine-errors.js";
 
 export interface LeftoverVerdict {
@@ -16,14 +17,6 @@ export interface ContainerSummary {
   Labels?: Record<string, string> | undefined;
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 /**
  * Which of our containers are leftovers (pure but for the liveness probe): past their

@@ -15,11 +15,14 @@ import { buildCreateOptions, hardenedHostConfig, type DockerLimits } from "./cre
 import { StreamDemuxer } from "./demux.js";
 import { checkScriptFolder, readableByContainer, stageFolder, type StagedFolder } from "./staging.js";
 import { makeRunTempDir, sweepTempDirs } from "../temp-dirs.js";
-import { isGoneOrBusy, statusOf, toExecutionError } from "./engine-errors.js";
+import { statusOf, toExecutionError } from "./engine-errors.js";
 import { judgeOomKill } from "./oom-verdict.js";
 import { PooledContainer } from "./pooled-container.js";
 import { runPooled, type DockerPoolOptions } from "./pooled-run.js";
 import { WarmPool } from "./warm-pool.js";
+import { killContainer, removeContainer, withDeadline } from "./container-exit.js";
+
+export { killContainer, removeContainer } from "./container-exit.js";
 
 export type { DockerPoolOptions } from "./pooled-run.js";
 
@@ -410,32 +413,6 @@ function abandonedOutcome(image: ImageFacts, durationMs: number): SandboxOutcome
 
 function remainingMs(until: number): number {
   return Math.max(0, until - performance.now());
-}
-
-/** Kill outright; a container already gone or stopped is success. */
-export async function killContainer(container: Dockerode.Container): Promise<void> {
-  try {
-    await container.kill({ signal: "SIGKILL" });
-  } catch (error) {
-    if (!isGoneOrBusy(error)) throw toExecutionError(error, "kill the container");
-  }
-}
-
-/** Force-remove; "already gone" and "removal in progress" are success; other errors are logged. */
-export async function removeContainer(container: Dockerode.Container, log: Logger): Promise<void> {
-  try {
-    await container.remove({ force: true, v: true });
-  } catch (error) {
-    if (!isGoneOrBusy(error)) log.warn({ containerId: container.id, err: messageOf(error) }, "could not remove container");
-  }
-}
-
-function withDeadline<T, F>(promise: Promise<T>, ms: number, fallback: F): Promise<T | F> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<F>((resolve) => {
-    timer = setTimeout(() => resolve(fallback), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 export function parseVersionsLabel(raw: string | undefined): Record<string, string> {

@@ -1,3 +1,4 @@
+import { DEFAULT_IMAGE } from "../../config.js";
 import { ExperimentExecutionError } from "../../errors.js";
 
 /** Errors from dockerode carry the HTTP status as `statusCode`; transport errors carry `code`. */
@@ -52,7 +53,7 @@ export function toExecutionError(error: unknown, context: string, image?: string
       if (image !== undefined && /image|no such/i.test(message)) {
         return new ExperimentExecutionError(
           "IMAGE_MISSING",
-          `No image ${image} on the engine - run \`make image\` (or \`experiment-sandbox image build\`)`,
+          `No image ${image} on the engine - run \`make image\` (or \`experiment-sandbox image build${image === DEFAULT_IMAGE ? "" : ` --image ${image}`}\`)`,
           { cause: error },
         );
       }
