@@ -39,7 +39,9 @@ demo: image
 	  --hypothesis "A random forest matches or beats the linear baseline"
 
 test: image host-python
-	EXPERIMENT_TEST_PYTHON="$$(scripts/ensure-host-python.sh)" npx vitest run
+	EXPERIMENT_TEST_PYTHON="$$(scripts/ensure-host-python.sh)" npx vitest run \
+	  --reporter=default --reporter=json --outputFile.json=out/test-results.json
+	@node -e 'const r = require("./out/test-results.json"); console.log(`$${r.numPassedTests} passed, $${r.numFailedTests} failed`)'
 
 # The hostile-script suite alone, then its table (case, isolation, outcome, wall time, figure),
 # also written to bench-results/security.md.
