@@ -95,6 +95,14 @@ export function dropPrivileges(user: string): string[] {
   return ["setpriv", `--reuid=${uid}`, `--regid=${gid ?? uid}`, "--clear-groups", "--inh-caps=-all", "--"];
 }
 
+/** All a container sees of the host: the script's folder (read-only) and one result file. */
+export function containerMounts(workDir: string, resultFile: string): NonNullable<NonNullable<ContainerCreateOptions["HostConfig"]>["Mounts"]> {
+  return [
+    { Type: "bind", Source: workDir, Target: CONTAINER_WORKDIR, ReadOnly: true },
+    { Type: "bind", Source: resultFile, Target: CONTAINER_RESULT_PATH, ReadOnly: false },
+  ];
+}
+
 /** HostConfig shared by cold and pooled containers: every limit and hardening. */
 export function hardenedHostConfig(limits: DockerLimits): NonNullable<ContainerCreateOptions["HostConfig"]> {
   return {
@@ -157,10 +165,7 @@ export function buildCreateOptions(
     NetworkDisabled: limits.network === "none",
     HostConfig: {
       ...hostConfig,
-      Mounts: [
-        { Type: "bind", Source: run.workDir, Target: CONTAINER_WORKDIR, ReadOnly: true },
-        { Type: "bind", Source: run.resultFile, Target: CONTAINER_RESULT_PATH, ReadOnly: false },
-      ],
+      Mounts: containerMounts(run.workDir, run.resultFile),
     },
   };
 }
@@ -233,10 +238,7 @@ export function buildPoolCreateOptions(
     NetworkDisabled: limits.network === "none",
     HostConfig: {
       ...hostConfig,
-      Mounts: [
-        { Type: "bind", Source: spec.stagingDir, Target: CONTAINER_WORKDIR, ReadOnly: true },
-        { Type: "bind", Source: spec.resultFile, Target: CONTAINER_RESULT_PATH, ReadOnly: false },
-      ],
+      Mounts: containerMounts(spec.stagingDir, spec.resultFile),
     },
   };
 }
