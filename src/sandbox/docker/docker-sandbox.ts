@@ -15,12 +15,11 @@ import { buildCreateOptions, hardenedHostConfig, type DockerLimits } from "./cre
 import { StreamDemuxer } from "./demux.js";
 import { checkScriptFolder, readableByContainer, stageFolder, type StagedFolder } from "./staging.js";
 import { makeRunTempDir, sweepTempDirs } from "../temp-dirs.js";
-import { statusOf, toExecutionError } from "./engine-errors.js";
-import { judgeOomKill } from "./oom-verdict.js";
+import { toExecutionError } from "./engine-errors.js";
 import { PooledContainer } from "./pooled-container.js";
 import { runPooled, type DockerPoolOptions } from "./pooled-run.js";
 import { WarmPool } from "./warm-pool.js";
-import { killContainer, removeContainer, withDeadline } from "./container-exit.js";
+import { judgeOom, killContainer, removeContainer, withDeadline } from "./container-exit.js";
 
 export { killContainer, removeContainer } from "./container-exit.js";
 
@@ -329,19 +328,9 @@ export class DockerSandbox implements Sandbox {
 
       const notes: string[] = [];
       let oomKilled = false;
-      if (exitCode !== 0 && settleBy === undefined) {
-        let engineOomKilled: boolean | undefined;
-        let containerGone = false;
-        try {
-          const state = (await live.inspect()).State;
-          engineOomKilled = state.OOMKilled === true;
-          // `docker rm -f` marks the container "removing" before it kills it.
-          containerGone = state.Status === "removing" || state.Dead === true;
-        } catch (error) {
-          containerGone = statusOf(error) === 404;
-          clog.debug({ err: messageOf(error) }, "inspect after exit failed");
-        }
-        const verdict = judgeOomKill({ exitCode, engineOomKilled, containerGone, killedByRunner: false });
+      if (settleBy === undefined) {
+        // `docker rm -f` marks the container "removing" before it kills it: judgeOom tells that apart.
+        const verdict = await judgeOom(live, { exitCode, timedOut, cancelled }, clog);
         oomKilled = verdict.oomKilled;
         if (verdict.note !== undefined) notes.push(verdict.note);
       }
